@@ -1,0 +1,101 @@
+"""MNIST as the 2017 notebook used it, read from the four IDX .gz files.
+
+``load(dataset, data_dir)`` returns ``(x_train, x_test, y_train, y_test)`` with
+pixels float32 in [0, 1] (uint8 / 255, not binarised), rows of 784.
+``--dataset sample`` reads a small real-MNIST subset shipped in this package
+(made by ``scripts/make_sample.py``); ``--dataset mnist`` reads the full set.
+"""
+import gzip
+import math
+import os
+import zlib
+
+import numpy as np
+
+FILES = {
+    'train_images': 'train-images-idx3-ubyte.gz',
+    'train_labels': 'train-labels-idx1-ubyte.gz',
+    'test_images': 't10k-images-idx3-ubyte.gz',
+    'test_labels': 't10k-labels-idx1-ubyte.gz',
+}
+SAMPLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'mnist_sample')
+
+_IDX_UBYTE = 0x08
+
+
+class DataError(Exception):
+    """Missing, truncated or malformed data; the message is one line for the user."""
+
+
+def parse_idx(raw, name='IDX data'):
+    """Parse uncompressed IDX bytes of unsigned bytes into an array of its shape."""
+    if len(raw) < 4:
+        raise DataError('%s: too short for an IDX header (%d bytes)' % (name, len(raw)))
+    zero, dtype, ndim = raw[0:2], raw[2], raw[3]
+    if zero != b'\x00\x00' or dtype != _IDX_UBYTE or ndim == 0:
+        raise DataError('%s: bad IDX magic number 0x%s' % (name, raw[:4].hex()))
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError('%s: truncated IDX header' % name)
+    shape = tuple(int(d) for d in np.frombuffer(raw, '>u4', ndim, offset=4))
+    size = math.prod(shape)  # Python ints: a crafted header cannot overflow
+    if len(raw) - header != size:
+        raise DataError('%s: IDX header says %s = %d bytes of data, found %d'
+                        % (name, 'x'.join(map(str, shape)), size, len(raw) - header))
+    return np.frombuffer(raw, np.uint8, size, offset=header).reshape(shape)
+
+
+def encode_idx(array):
+    """The IDX bytes of a uint8 array (the inverse of parse_idx)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, _IDX_UBYTE, array.ndim]) + np.array(array.shape, '>u4').tobytes()
+    return header + array.tobytes()
+
+
+def read_idx_gz(path):
+    name = os.path.basename(path)
+    try:
+        with gzip.open(path, 'rb') as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise DataError('%s: file not found' % path) from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError('%s: not a readable gzip file (%s)' % (name, e)) from None
+    return parse_idx(raw, name)
+
+
+def _check_pair(images, labels, what):
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataError('%s images: expected N x 28 x 28, got %s' % (what, images.shape))
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise DataError('%s labels: expected %d labels, got shape %s'
+                        % (what, len(images), labels.shape))
+    if labels.size and labels.max() > 9:
+        raise DataError('%s labels: values must be digits 0-9' % what)
+
+
+def load_mnist_dir(directory):
+    """Read and validate the four MNIST files in ``directory`` (uint8 images, int32 labels)."""
+    missing = [f for f in FILES.values() if not os.path.isfile(os.path.join(directory, f))]
+    if missing:
+        raise DataError('%s lacks the MNIST file(s) %s' % (directory, ', '.join(missing)))
+    arrays = {key: read_idx_gz(os.path.join(directory, f)) for key, f in FILES.items()}
+    _check_pair(arrays['train_images'], arrays['train_labels'], 'train')
+    _check_pair(arrays['test_images'], arrays['test_labels'], 'test')
+    return arrays
+
+
+def load(dataset='mnist', data_dir=None):
+    """(x_train, x_test, y_train, y_test): pixels float32 in [0, 1], labels int32."""
+    if dataset == 'sample':
+        directory = SAMPLE_DIR
+    elif data_dir is not None:
+        directory = data_dir
+    else:
+        raise DataError('MNIST is not on this machine: pass --data-dir DIR holding the four '
+                        'IDX .gz files, or --dataset sample for the bundled subset')
+    a = load_mnist_dir(directory)
+    x_train, x_test = (a[k].reshape(len(a[k]), -1).astype(np.float32) / 255
+                       for k in ('train_images', 'test_images'))
+    return (x_train, x_test,
+            a['train_labels'].astype(np.int32), a['test_labels'].astype(np.int32))

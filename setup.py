@@ -1,0 +1,21 @@
+from setuptools import setup
+
+setup(
+    name='chainer_vae',
+    version='1.0.0',
+    description='The Chainer VAE of the slides and the 2017 Qiita notebook, revived',
+    packages=['chainer_vae'],
+    package_data={'chainer_vae': ['mnist_sample/*.gz']},
+    python_requires='>=3.9',
+    install_requires=[
+        'chainer==7.8.1',  # its sdist needs setuptools<82 to build: see README
+        'numpy>=1.21',
+        'six',
+        'matplotlib',
+        'packaging',  # the pkg_resources stand-in in chainer_vae/revival.py
+    ],
+    extras_require={
+        'test': ['pytest', 'hypothesis'],
+        'gpu': ['cupy-cuda12x'],
+    },
+)

@@ -1,0 +1,25 @@
+"""Shared paths and helpers. Tests that need ../shared skip where it is absent."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+import chainer_vae  # noqa: F401  (revives chainer first)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(REPO), 'shared')
+SHARED_MNIST = os.path.join(SHARED, 'mnist')
+LEGACY = os.path.join(SHARED, 'legacy')
+
+needs_shared_mnist = pytest.mark.skipif(
+    not os.path.isfile(os.path.join(SHARED_MNIST, 'train-images-idx3-ubyte.gz')),
+    reason='../shared/mnist is absent')
+needs_legacy = pytest.mark.skipif(
+    not os.path.isfile(os.path.join(LEGACY, 'graph.dot')), reason='../shared/legacy is absent')
+
+
+def run_cli(*args, timeout=300):
+    """Run train_vae.py in a subprocess; return the CompletedProcess (text)."""
+    return subprocess.run([sys.executable, os.path.join(REPO, 'train_vae.py')] + list(args),
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)

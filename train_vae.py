@@ -19,7 +19,7 @@ import chainer
 import chainer.functions as F
 from chainer import optimizers
 
-from chainer_vae import data, net, train
+from chainer_vae import data, download, net, train
 
 ACTIVATIONS = {'softplus': F.softplus, 'tanh': F.tanh, 'relu': F.relu, 'sigmoid': F.sigmoid}
 
@@ -61,10 +61,11 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=None,
                    help='seed NumPy (and CuPy) so that a run can be repeated exactly')
     p.add_argument('--dataset', choices=('mnist', 'sample'), default='mnist',
-                   help="'mnist': the full set from --data-dir; "
+                   help="'mnist': the full set, from --data-dir or else the cache "
+                        "(downloaded from a mirror the first time); "
                         "'sample': the 4,000 + 1,000 digits shipped in the package")
     p.add_argument('--data-dir', default=None,
-                   help='directory holding the four MNIST IDX .gz files')
+                   help='directory holding the four MNIST IDX .gz files (no download)')
     return p.parse_args(argv)
 
 
@@ -103,7 +104,7 @@ def main(argv=None):
 
     try:
         x_train, x_test, _, _ = data.load(args.dataset, args.data_dir)
-    except data.DataError as e:
+    except (data.DataError, download.DownloadError) as e:
         fail(e)
     if args.test:  # the legacy data.py held train + test as one array of 70,000
         x_all = np.concatenate([x_train, x_test])[:100]

@@ -3,7 +3,8 @@
 ``load(dataset, data_dir)`` returns ``(x_train, x_test, y_train, y_test)`` with
 pixels float32 in [0, 1] (uint8 / 255, not binarised), rows of 784.
 ``--dataset sample`` reads a small real-MNIST subset shipped in this package
-(made by ``scripts/make_sample.py``); ``--dataset mnist`` reads the full set.
+(made by ``scripts/make_sample.py``); ``--dataset mnist`` reads the full set
+from ``--data-dir``, else from the cache that ``download.py`` fills.
 """
 import gzip
 import math
@@ -11,6 +12,8 @@ import os
 import zlib
 
 import numpy as np
+
+from chainer_vae import download
 
 FILES = {
     'train_images': 'train-images-idx3-ubyte.gz',
@@ -92,8 +95,7 @@ def load(dataset='mnist', data_dir=None):
     elif data_dir is not None:
         directory = data_dir
     else:
-        raise DataError('MNIST is not on this machine: pass --data-dir DIR holding the four '
-                        'IDX .gz files, or --dataset sample for the bundled subset')
+        directory = download.ensure_mnist()  # the cache, filled from a mirror if need be
     a = load_mnist_dir(directory)
     x_train, x_test = (a[k].reshape(len(a[k]), -1).astype(np.float32) / 255
                        for k in ('train_images', 'test_images'))

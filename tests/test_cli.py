@@ -45,7 +45,7 @@ def test_seed_makes_the_run_repeatable(tmp_path):
     (['--dimz', 'two'], ['--dimz']),
     (['--activation', 'swish'], ['--activation', 'invalid choice']),
     (['--data-dir', '/nonexistent'], ['lacks the MNIST file']),
-    (['--dataset', 'mnist'], ['--data-dir']),
+    (['--dataset', 'mnist'], ['could not download', '127.0.0.1:9', '--data-dir']),
     (['--gpu', '0'], ['CuPy']),
     (['--dataset', 'sample', '--initmodel', '/nonexistent.model'], ['file not found']),
     (['--dataset', 'sample', '--resume', 'setup.py'], ['not an .npz checkpoint']),

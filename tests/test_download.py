@@ -1,0 +1,166 @@
+"""Downloads against a real HTTP server on 127.0.0.1: verify, cache, mirror fallback."""
+import gzip
+import hashlib
+import http.server
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from chainer_vae import data, download
+
+from conftest import SHARED_MNIST, needs_shared_mnist, run_cli
+
+STALL = 3  # seconds a stalling mirror waits; the client's timeout is shorter
+
+
+class Mirror(http.server.BaseHTTPRequestHandler):
+    """GET /<behaviour>/<file>: ok, regzip, corrupt, truncated, stall; anything else is 404."""
+
+    def do_GET(self):
+        self.server.hits.append(self.path)
+        behaviour, _, name = self.path.strip('/').partition('/')
+        body = self.server.files.get(name, {}).get(behaviour.replace('stall', 'ok'))
+        if body is None:
+            self.send_error(404)
+            return
+        if behaviour == 'stall':
+            time.sleep(STALL)
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        if behaviour == 'truncated':
+            body = body[:len(body) // 2]
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def variants(body):
+    """What each behaviour serves: the file, another gzip wrapper of the same content,
+    and a valid gzip with one wrong byte inside; truncated is cut when sent."""
+    raw = gzip.decompress(body)
+    return {'ok': body, 'truncated': body, 'regzip': gzip.compress(raw, compresslevel=1),
+            'corrupt': gzip.compress(raw[:-1] + bytes([raw[-1] ^ 0xFF]), compresslevel=1)}
+
+
+@pytest.fixture(scope='module')
+def mirror():
+    """(base URL, checksums): the real MNIST files where ../shared has them, else small
+    generated ones (with their own checksums)."""
+    if os.path.isdir(SHARED_MNIST):
+        files = {n: open(os.path.join(SHARED_MNIST, n), 'rb').read() for n in download.MD5}
+        checksums = download.MD5
+    else:
+        rng = np.random.RandomState(0)
+        shapes = {'train-images': (6, 28, 28), 'train-labels': (6,),
+                  't10k-images': (4, 28, 28), 't10k-labels': (4,)}
+        files, checksums = {}, {}
+        for name in download.MD5:
+            shape = shapes[name.rsplit('-', 3)[0]]
+            raw = data.encode_idx(rng.randint(0, 10 if len(shape) == 1 else 256, shape))
+            files[name] = gzip.compress(raw)
+            checksums[name] = hashlib.md5(raw).hexdigest()
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Mirror)
+    server.daemon_threads = True
+    server.files = {name: variants(body) for name, body in files.items()}
+    server.hits = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server, 'http://127.0.0.1:%d/' % server.server_port, checksums
+    server.shutdown()
+    server.server_close()
+
+
+def fetch(mirror, tmp_path, *behaviours, timeout=1):
+    server, base, checksums = mirror
+    del server.hits[:]
+    cache = str(tmp_path / 'cache')
+    directory = download.ensure_mnist(cache, [base + b + '/' for b in behaviours], checksums,
+                                      timeout=timeout)
+    for name, md5 in checksums.items():
+        assert download.verified(os.path.join(directory, name), md5)
+    return cache, list(server.hits)
+
+
+def files_in(directory):
+    return sorted(f for _, _, names in os.walk(directory) for f in names)
+
+
+def test_download_verify_cache_then_no_network(mirror, tmp_path):
+    cache, hits = fetch(mirror, tmp_path, 'ok')
+    assert len(hits) == 4 and files_in(cache) == sorted(download.MD5)
+    _, hits = fetch(mirror, tmp_path, 'ok')
+    assert hits == []  # the cache answers
+
+
+@pytest.mark.parametrize('first', ['missing', 'corrupt', 'truncated', 'stall'])
+def test_first_mirror_fails_the_second_is_used(mirror, tmp_path, first):
+    start = time.time()
+    cache, hits = fetch(mirror, tmp_path, first, 'ok')
+    assert [h.split('/')[1] for h in hits] == [first, 'ok'] * 4
+    assert files_in(cache) == sorted(download.MD5)  # no .part file left behind
+    if first == 'stall':
+        assert time.time() - start < 4 * STALL  # each stall was cut short by the timeout
+
+
+def test_a_faithful_regzip_is_accepted(mirror, tmp_path):
+    _, hits = fetch(mirror, tmp_path, 'regzip')
+    assert len(hits) == 4
+
+
+def test_a_wrong_file_in_the_cache_is_replaced(mirror, tmp_path):
+    cache, _ = fetch(mirror, tmp_path, 'ok')
+    victim = os.path.join(cache, 't10k-labels-idx1-ubyte.gz')
+    with open(victim, 'wb') as f:
+        f.write(b'not MNIST')
+    _, hits = fetch(mirror, tmp_path, 'ok')
+    assert hits == ['/ok/t10k-labels-idx1-ubyte.gz']
+
+
+def test_every_mirror_failing_is_one_clear_error(mirror, tmp_path):
+    server, base, checksums = mirror
+    cache = str(tmp_path / 'cache')
+    urls = [base + 'missing/', base + 'corrupt/', 'http://127.0.0.1:9/']
+    with pytest.raises(download.DownloadError) as caught:
+        download.ensure_mnist(cache, urls, checksums, timeout=1)
+    message = str(caught.value)
+    assert '\n' not in message and '--data-dir' in message
+    for part in ('missing/: HTTP 404', 'corrupt/: checksum mismatch', '127.0.0.1:9/: '):
+        assert part in message
+    assert files_in(cache) == []
+
+
+def test_mirror_list_from_the_environment(monkeypatch):
+    monkeypatch.setenv('CHAINER_VAE_MNIST_MIRRORS', ' http://a/x ,http://b/y/,')
+    assert download.mirrors() == ('http://a/x/', 'http://b/y/')
+    monkeypatch.delenv('CHAINER_VAE_MNIST_MIRRORS')
+    assert download.mirrors() == download.MIRRORS
+    monkeypatch.setenv('CHAINER_DATASET_ROOT', '/r')
+    assert download.cache_dir() == os.path.join('/r', 'chainer_vae', 'mnist')
+
+
+def test_cli_when_every_mirror_fails(mirror, tmp_path, monkeypatch):
+    _, base, _ = mirror
+    monkeypatch.setenv('CHAINER_VAE_MNIST_MIRRORS', base + 'missing/,http://127.0.0.1:9/')
+    result = run_cli('--test', '-o', str(tmp_path / 'out'))
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert result.stderr.count('\n') == 1 and 'HTTP 404' in result.stderr
+    assert files_in(os.environ['CHAINER_DATASET_ROOT']) == []
+
+
+@needs_shared_mnist
+def test_cli_downloads_once_then_runs_offline(mirror, tmp_path, monkeypatch):
+    _, base, _ = mirror
+    monkeypatch.setenv('CHAINER_VAE_MNIST_MIRRORS', base + 'missing/,' + base + 'ok/')
+    first = run_cli('--test', '-e', '1', '-o', str(tmp_path / 'a'))
+    assert first.returncode == 0, first.stderr
+    monkeypatch.setenv('CHAINER_VAE_MNIST_MIRRORS', 'http://127.0.0.1:9/')  # no network now
+    second = run_cli('--test', '-e', '1', '-o', str(tmp_path / 'b'))
+    assert second.returncode == 0, second.stderr
+    assert files_in(os.environ['CHAINER_DATASET_ROOT']) == sorted(download.MD5)

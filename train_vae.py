@@ -8,6 +8,7 @@ Story: flags -> data (chainer_vae.data) -> model (chainer_vae.net.VAE) ->
 the original learning loop (chainer_vae.train) -> files in --out.
 """
 import argparse
+import json
 import os
 import sys
 import zipfile
@@ -16,13 +17,9 @@ import numpy as np
 
 import chainer_vae  # noqa: F401  (revives chainer before it is imported below)
 import chainer
-import chainer.functions as F
 from chainer import optimizers
 
 from chainer_vae import data, download, net, train
-
-ACTIVATIONS = {'softplus': F.softplus, 'tanh': F.tanh, 'relu': F.relu, 'sigmoid': F.sigmoid}
-
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, not usage + message
@@ -48,7 +45,7 @@ def parse_args(argv=None):
                    help='learning minibatch size')
     p.add_argument('--n-hidden', type=positive_int, default=500,
                    help='units in each hidden layer')
-    p.add_argument('--activation', choices=sorted(ACTIVATIONS), default='softplus',
+    p.add_argument('--activation', choices=sorted(net.ACTIVATIONS), default='softplus',
                    help='activation of the hidden layers (the legacy run used softplus)')
     p.add_argument('--initmodel', '-m', default='',
                    help='initialize the model from given file (mlp_<dimz>.model)')
@@ -57,7 +54,7 @@ def parse_args(argv=None):
     p.add_argument('--test', action='store_true',
                    help='legacy test mode: the first 100 images, 30 to train and 70 to test')
     p.add_argument('--out', '-o', default='result',
-                   help='directory for graph.dot, log.csv and the mlp_<dimz> files')
+                   help='directory for graph.dot, log.csv, config.json and the mlp_<dimz> files')
     p.add_argument('--seed', type=int, default=None,
                    help='seed NumPy (and CuPy) so that a run can be repeated exactly')
     p.add_argument('--dataset', choices=('mnist', 'sample'), default='mnist',
@@ -111,7 +108,7 @@ def main(argv=None):
         x_train, x_test = np.split(x_all, [30])
 
     # Prepare VAE model, defined in net.py
-    model = net.VAE(784, args.dimz, args.n_hidden, act_func=ACTIVATIONS[args.activation])
+    model = net.VAE(784, args.dimz, args.n_hidden, act_func=net.ACTIVATIONS[args.activation])
     if args.initmodel:
         load_checkpoint(args.initmodel, model, '--initmodel')
     # Setup an optimizer
@@ -124,6 +121,8 @@ def main(argv=None):
         model.to_gpu()
 
     os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, 'config.json'), 'w') as f:  # for chainer_vae.visualize
+        json.dump(vars(args), f, indent=1)
     try:
         train.train(model, optimizer, x_train, x_test, n_epoch=args.epoch,
                     batchsize=args.batchsize, xp=xp, out=args.out)

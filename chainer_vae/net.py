@@ -13,6 +13,9 @@ import chainer.functions as F
 import chainer.links as L
 from chainer.functions.loss.vae import gaussian_kl_divergence
 
+# the --activation choices (the legacy run used softplus; the class default is tanh)
+ACTIVATIONS = {'softplus': F.softplus, 'tanh': F.tanh, 'relu': F.relu, 'sigmoid': F.sigmoid}
+
 
 def xavier_uniform(fan_in, fan_out):
     """The notebook's Glorot/Xavier initializer: W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out))."""

@@ -23,8 +23,8 @@ def test_main_job_writes_its_files(tmp_path):
     result = run_cli('--dataset', 'sample', '--epoch', '1', '--seed', '0', '-o', str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:2] == ['epoch 1', 'graph generated']
-    assert sorted(os.listdir(str(tmp_path))) == ['graph.dot', 'log.csv', 'mlp_20.model',
-                                                 'mlp_20.state']
+    assert sorted(os.listdir(str(tmp_path))) == ['config.json', 'graph.dot', 'log.csv',
+                                                 'mlp_20.model', 'mlp_20.state']
 
 
 def test_seed_makes_the_run_repeatable(tmp_path):

@@ -1,0 +1,272 @@
+"""The pictures and GIFs of the slides and the Qiita post, from a trained run.
+
+    python -m chainer_vae.visualize RUN_DIR [--out DIR] [--legacy-log CSV]
+                                    [--start 0 --end 7] [--no-kl]
+
+RUN_DIR is a train_vae.py --out directory (config.json, mlp_<dimz>.model, log.csv,
+graph.dot). Writes, into --out (default RUN_DIR):
+  reconstructions.png  the first 10 test images beside their reconstructions
+  samples.png          100 digits decoded from z ~ N(0, I)
+  latent_scatter.png   z_mu of the first 5,000 test images by label (a PCA projection
+                       when dimz > 2); mapping.png, the 25 x 25 manifold, when dimz = 2
+  vae_0to9.gif         the code of a 0 morphing into the code of a 9 (legacy spec);
+                       vae_<start>to<end>_dim<dimz>.gif for --start/--end
+  vae_all_9to9.gif     every start digit to every end digit at once (legacy spec)
+  kl_visualize.gif, kl_visualize2.gif   the KL animations (chainer_vae.kl_animation)
+  loss_curves.png      train/test loss from log.csv, the legacy log overlaid if given
+  graph.png, graph.svg graph.dot through Graphviz's dot, when it is installed
+"""
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import animation  # noqa: E402
+
+import chainer  # noqa: E402  (chainer_vae/__init__.py has revived it)
+
+from chainer_vae import data, download, kl_animation, net, train  # noqa: E402
+
+DPI = 64  # the legacy GIFs: 4 in -> 256 px, 6 in -> 384 px
+
+
+class VisualizeError(Exception):
+    """A run directory that cannot be drawn; the message is one line for the user."""
+
+
+def load_run(run_dir):
+    """The run's config and its trained model."""
+    path = os.path.join(run_dir, 'config.json')
+    if not os.path.isfile(path):
+        raise VisualizeError('%s has no config.json: is it a train_vae.py --out directory?'
+                             % run_dir)
+    with open(path) as f:
+        config = json.load(f)
+    model = net.VAE(784, config['dimz'], config['n_hidden'],
+                    act_func=net.ACTIVATIONS[config['activation']])
+    model_path, _ = train.checkpoint_paths(run_dir, config['dimz'])
+    if not os.path.isfile(model_path):
+        raise VisualizeError('%s is missing: the run did not finish' % model_path)
+    train.load_npz_safe(model_path, model)
+    return config, model
+
+
+def encode_mu(model, x):
+    with chainer.no_backprop_mode():
+        return model.encode(np.asarray(x, np.float32))[0].array
+
+
+def decode(model, z):
+    """Images (n, 28, 28) decoded with the sigmoid."""
+    with chainer.no_backprop_mode():
+        return model.decode(np.asarray(z, np.float32)).array.reshape(-1, 28, 28)
+
+
+def digit_codes(model, x_test, y_test, first=100):
+    """z_mu of the first test image of each digit 0..9 among the first 100 (the legacy's pick)."""
+    index = [int(np.flatnonzero(y_test[:first] == d)[0]) for d in range(10)]
+    return encode_mu(model, x_test[index])
+
+
+def tile(images, rows, cols, border=0, fill=0.5):
+    """One canvas of rows x cols 28 x 28 images, with ``border`` px of grey between them."""
+    step = 28 + border
+    canvas = np.full((rows * step + border, cols * step + border), fill, np.float32)
+    for k, image in enumerate(images):
+        r, c = divmod(k, cols)
+        canvas[border + r * step:border + r * step + 28,
+               border + c * step:border + c * step + 28] = image
+    return canvas
+
+
+def show(canvas, path, inches):
+    fig = plt.figure(figsize=(inches, inches), dpi=DPI)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.imshow(canvas, cmap='gray', vmin=0, vmax=1, interpolation='nearest')
+    ax.axis('off')
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+
+
+def reconstructions(model, x_test, path, n=10):
+    """The slides' "Example of Output": input beside reconstruction, five pairs a row."""
+    rec = decode(model, encode_mu(model, x_test[:n]))
+    fig, axes = plt.subplots(2, 2 * 5, figsize=(10, 2.3), dpi=100)
+    for k in range(n):
+        row, col = divmod(k, 5)
+        for j, (image, title) in enumerate(((x_test[k].reshape(28, 28), 'Input image'),
+                                            (rec[k], 'Reconstruction image'))):
+            ax = axes[row, 2 * col + j]
+            ax.imshow(image, cmap='gray', vmin=0, vmax=1)
+            ax.set_title(title, fontsize=6)
+            ax.axis('off')
+    fig.savefig(path, bbox_inches='tight')
+    plt.close(fig)
+
+
+def samples(model, path, n=10, seed=0):
+    z = np.random.RandomState(seed).standard_normal((n * n, model.le3_mu.out_size))
+    show(tile(decode(model, z), n, n, border=1), path, 6)
+
+
+def manifold_canvas(model, n=25, lim=2.0):
+    """Decoded images over z in [-lim, lim]^2: rows run from +z2 (top) down to -z2."""
+    values = np.linspace(-lim, lim, n)
+    z = np.array([(z1, z2) for z2 in values[::-1] for z1 in values])
+    return tile(decode(model, z), n, n)
+
+
+def latent_scatter(model, x_test, y_test, path, n=5000):
+    mu = encode_mu(model, x_test[:n])
+    labels = y_test[:n]
+    title = 'z_mu of the first %d test images' % len(mu)
+    if mu.shape[1] > 2:  # project onto the two leading principal components
+        centred = mu - mu.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        mu = centred @ vt[:2].T
+        title += ': PCA projection (components 1, 2) of dimz = %d' % model.le3_mu.out_size
+    fig, ax = plt.subplots(figsize=(8, 7), dpi=100)
+    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap='tab10', s=4, vmin=-0.5, vmax=9.5)
+    for d in range(10):
+        cx, cy = mu[labels == d].mean(axis=0)
+        ax.text(cx, cy, str(d), fontsize=20, weight='bold', ha='center', va='center')
+    fig.colorbar(points, ticks=range(10))
+    ax.set_title(title, fontsize=10)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save_gif(fig, draw, n_frames, fps, path):
+    anim = animation.FuncAnimation(fig, draw, frames=n_frames)
+    anim.save(path, writer=animation.PillowWriter(fps=fps), dpi=DPI)
+    plt.close(fig)
+
+
+def morph_gif(model, codes, start, end, path, n_frames=81):
+    """Decode (1 - t) z[start] + t z[end] for t in linspace(0, 1, 81): 80 ms a frame."""
+    ts = np.linspace(0, 1, n_frames)
+    frames = decode(model, [(1 - t) * codes[start] + t * codes[end] for t in ts])
+    fig = plt.figure(figsize=(4, 4), dpi=DPI)
+    ax = fig.add_subplot(1, 1, 1)
+
+    def draw(i):
+        ax.clear()
+        ax.imshow(frames[i], cmap='gray', vmin=0, vmax=1)
+        ax.set_title(str(i))
+        ax.axis('off')
+
+    save_gif(fig, draw, n_frames, 12.5, path)
+
+
+def all_pairs_gif(model, codes, path, n_steps=40):
+    """Row i morphs digit i into digit j of column j; t runs 0 -> 1 -> 0 (80 frames, 100 ms)."""
+    ts = np.linspace(0, 1, n_steps)
+    ts = np.concatenate([ts, ts[::-1]])
+    start = np.repeat(codes, 10, axis=0)  # pair (i, j) at index 10 i + j
+    end = np.tile(codes, (10, 1))
+    fig = plt.figure(figsize=(6, 6), dpi=DPI)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.axis('off')
+    image = ax.imshow(tile(decode(model, start), 10, 10, border=1), cmap='gray',
+                      vmin=0, vmax=1, interpolation='nearest')
+
+    def draw(i):
+        image.set_data(tile(decode(model, (1 - ts[i]) * start + ts[i] * end), 10, 10, border=1))
+
+    save_gif(fig, draw, len(ts), 10, path)
+
+
+def read_log(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    return {key: np.array([float(r[key]) for r in rows]) for key in rows[0]}
+
+
+def loss_curves(log_path, path, legacy_path=None):
+    """Total and reconstruction loss per epoch, train and test; the legacy log dashed."""
+    logs = [('this run', read_log(log_path), '-')]
+    if legacy_path:
+        logs.append(('2017 run', read_log(legacy_path), '--'))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
+    for ax, (key, title) in zip(axes, (('loss', '-ELBO (total loss)'),
+                                       ('rec_loss', 'reconstruction loss'))):
+        for name, log, style in logs:
+            for split, color in (('train', 'C0'), ('test', 'C1')):
+                ax.plot(log['epoch'], log['%s_%s' % (split, key)], style, color=color,
+                        label='%s, %s' % (name, split))
+        ax.set_xlabel('epoch')
+        ax.set_ylabel('nats per image')
+        ax.set_title(title)
+        ax.legend()
+        low = min(log['test_' + key].min() for _, log, _ in logs)
+        ax.set_ylim(low - 5, low + 60)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def render_graph(dot_path, out):
+    """graph.png and graph.svg through Graphviz; a message and False where dot is absent."""
+    dot = shutil.which('dot')
+    if dot is None:
+        print('graph.png: Graphviz\'s dot is not installed (Debian: apt-get install graphviz); '
+              'skipped')
+        return False
+    for fmt in ('png', 'svg'):
+        subprocess.run([dot, '-T' + fmt, dot_path, '-o', os.path.join(out, 'graph.' + fmt)],
+                       check=True)
+    return True
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog='python -m chainer_vae.visualize', description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('run_dir')
+    p.add_argument('--out', help='where to write (default: RUN_DIR)')
+    p.add_argument('--legacy-log', help='a log of the 2017 run to overlay on the loss curves')
+    p.add_argument('--start', type=int, choices=range(10), help='start digit of an extra morph')
+    p.add_argument('--end', type=int, choices=range(10), help='end digit of an extra morph')
+    p.add_argument('--no-kl', action='store_true', help='skip the two KL GIFs (they take ~1 min)')
+    args = p.parse_args(argv)
+    out = args.out or args.run_dir
+    try:
+        config, model = load_run(args.run_dir)
+        _, x_test, _, y_test = data.load(config['dataset'], config['data_dir'])
+    except (VisualizeError, data.DataError, download.DownloadError, ValueError, KeyError) as e:
+        sys.exit('visualize: error: %s' % e)
+    os.makedirs(out, exist_ok=True)
+    made = []
+
+    def made_(name):
+        made.append(name)
+        return os.path.join(out, name)
+
+    reconstructions(model, x_test, made_('reconstructions.png'))
+    samples(model, made_('samples.png'))
+    latent_scatter(model, x_test, y_test, made_('latent_scatter.png'))
+    if config['dimz'] == 2:
+        show(manifold_canvas(model), made_('mapping.png'), 10)
+    codes = digit_codes(model, x_test, y_test)
+    morph_gif(model, codes, 0, 9, made_('vae_0to9.gif'))
+    if args.start is not None and args.end is not None:
+        morph_gif(model, codes, args.start, args.end,
+                  made_('vae_%dto%d_dim%d.gif' % (args.start, args.end, config['dimz'])))
+    all_pairs_gif(model, codes, made_('vae_all_9to9.gif'))
+    if not args.no_kl:
+        kl_animation.kl_gif(made_('kl_visualize.gif'), p_sigma=1.0)
+        kl_animation.kl_gif(made_('kl_visualize2.gif'), p_sigma=0.5)
+    loss_curves(os.path.join(args.run_dir, 'log.csv'), made_('loss_curves.png'), args.legacy_log)
+    if render_graph(os.path.join(args.run_dir, 'graph.dot'), out):
+        made += ['graph.png', 'graph.svg']
+    print('wrote %s in %s' % (', '.join(made), out))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,126 @@
+"""Pictures and GIFs from a tiny trained run, checked against the legacy specs."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from chainer_vae import data, kl_animation, net, visualize
+
+from conftest import LEGACY, REPO, needs_legacy, run_cli
+
+
+@pytest.fixture(scope='module')
+def pictures(tmp_path_factory):
+    """A dimz = 2 model trained for 2 epochs of the legacy test mode, and its pictures."""
+    run = str(tmp_path_factory.mktemp('run'))
+    result = run_cli('--dataset', 'sample', '--test', '-e', '2', '-z', '2', '--n-hidden', '64',
+                     '--seed', '0', '-o', run)
+    assert result.returncode == 0, result.stderr
+    visualize.main([run, '--no-kl', '--start', '3', '--end', '8'])
+    return run
+
+
+def gif_timeline(path):
+    """(size, loop, frame count, per-frame durations in ms)."""
+    im = Image.open(path)
+    durations = []
+    for i in range(im.n_frames):
+        im.seek(i)
+        durations.append(im.info['duration'])
+    return im.size, im.info.get('loop'), im.n_frames, durations
+
+
+def test_every_picture_is_written(pictures):
+    for name in ('reconstructions.png', 'samples.png', 'latent_scatter.png', 'mapping.png',
+                 'vae_0to9.gif', 'vae_3to8_dim2.gif', 'vae_all_9to9.gif', 'loss_curves.png'):
+        assert os.path.getsize(os.path.join(pictures, name)) > 1000, name
+    assert Image.open(os.path.join(pictures, 'mapping.png')).size == (640, 640)
+
+
+def test_morph_gifs_have_the_legacy_spec(pictures):
+    for name in ('vae_0to9.gif', 'vae_3to8_dim2.gif'):
+        # 81 frames of 80 ms, 256 x 256 px, looping
+        assert gif_timeline(os.path.join(pictures, name)) == ((256, 256), 0, 81, [80] * 81)
+    size, loop, n_frames, durations = gif_timeline(os.path.join(pictures, 'vae_all_9to9.gif'))
+    assert (size, loop) == ((384, 384), 0)
+    # 80 frames of 100 ms; Pillow merges the two identical t = 1 frames at the turn into one
+    # of 200 ms, so the file holds 79 frames with the same timeline
+    assert sum(durations) == 8000 and n_frames in (79, 80)
+    assert durations == [100] * 39 + [200] + [100] * 39 or durations == [100] * 80
+
+
+@needs_legacy
+def test_gifs_match_the_legacy_files(pictures):
+    for name in ('vae_0to9.gif', 'vae_all_9to9.gif'):
+        ours, legacy = (gif_timeline(os.path.join(d, name)) for d in (pictures, LEGACY))
+        assert ours[:2] == legacy[:2] and sum(ours[3]) == sum(legacy[3])
+    assert gif_timeline(os.path.join(pictures, 'vae_0to9.gif')) == gif_timeline(
+        os.path.join(LEGACY, 'vae_0to9.gif'))
+
+
+def test_kl_gif_has_the_legacy_spec(tmp_path):
+    path = str(tmp_path / 'kl.gif')
+    kl_animation.kl_gif(path, p_sigma=0.5)
+    timeline = gif_timeline(path)
+    assert timeline == ((1536, 1280), 0, 41, [200] * 41)
+    if os.path.isdir(LEGACY):
+        assert timeline == gif_timeline(os.path.join(LEGACY, 'kl_visualize2.gif'))
+
+
+@pytest.mark.parametrize('p_sigma', [1.0, 0.5])
+def test_plotted_kl_is_the_closed_form(p_sigma):
+    fig, draw = kl_animation.kl_figure(p_sigma)
+    draw(len(kl_animation.MUS) - 1)
+    exact_line, integrated_dots = fig.axes[3].lines
+    mus = kl_animation.MUS
+    closed = np.log(p_sigma / 0.5) + (0.25 + mus ** 2) / (2 * p_sigma ** 2) - 0.5
+    np.testing.assert_allclose(exact_line.get_ydata(), closed, atol=1e-3)
+    np.testing.assert_allclose(integrated_dots.get_ydata(), closed, atol=1e-3)
+    assert abs(closed.max() - (2.318 if p_sigma == 1 else 8.0)) < 1e-3
+
+
+def test_manifold_is_25_by_25_decoded_digits(pictures):
+    _, model = visualize.load_run(pictures)
+    canvas = visualize.manifold_canvas(model)
+    assert canvas.shape == (25 * 28, 25 * 28)
+    corners = {(0, 0): (-2, 2), (0, 24): (2, 2), (24, 0): (-2, -2), (24, 24): (2, -2)}
+    for (row, col), z in corners.items():  # +z2 is up
+        np.testing.assert_allclose(canvas[row * 28:(row + 1) * 28, col * 28:(col + 1) * 28],
+                                   visualize.decode(model, [z])[0], atol=1e-6)
+
+
+def test_codes_are_the_first_test_image_of_each_digit(pictures):
+    _, model = visualize.load_run(pictures)
+    _, x_test, _, y_test = data.load('sample')
+    codes = visualize.digit_codes(model, x_test, y_test)
+    first = [list(y_test[:100]).index(d) for d in range(10)]  # 3, 2, 1, 18, 4, 8, 11, 0, 61, 7
+    np.testing.assert_array_equal(codes, visualize.encode_mu(model, x_test[first]))
+
+
+def test_pca_scatter_for_a_larger_dimz(tmp_path):
+    _, x_test, _, y_test = data.load('sample')
+    wide = net.VAE(784, 5, 16)
+    visualize.latent_scatter(wide, x_test, y_test, str(tmp_path / 's.png'), n=300)
+    assert (tmp_path / 's.png').stat().st_size > 1000
+
+
+def test_graph_rendering_or_a_clear_message(pictures, tmp_path, capsys, monkeypatch):
+    dot = os.path.join(pictures, 'graph.dot')
+    if shutil.which('dot'):
+        assert visualize.render_graph(dot, str(tmp_path))
+        assert Image.open(str(tmp_path / 'graph.png')).size[0] > 500
+    monkeypatch.setattr(shutil, 'which', lambda name: None)
+    assert not visualize.render_graph(dot, str(tmp_path))
+    assert 'apt-get install graphviz' in capsys.readouterr().out
+
+
+def test_a_directory_that_is_no_run_is_one_clear_line(tmp_path):
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.visualize', str(tmp_path)],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        'visualize: error: %s has no config.json: is it a train_vae.py --out directory?' % tmp_path]

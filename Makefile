@@ -5,7 +5,7 @@ VENV ?= .venv
 NUMPY ?= numpy
 BIN := $(VENV)/bin
 
-.PHONY: demo test
+.PHONY: demo pictures test
 
 # chainer 7.8.1 is an sdist whose setup.py imports pkg_resources, gone from
 # setuptools >= 82: build-constraints.txt pins its build to setuptools<82.
@@ -17,6 +17,9 @@ $(VENV)/installed: setup.py pyproject.toml build-constraints.txt
 
 demo: $(VENV)/installed
 	$(BIN)/python train_vae.py --dataset sample --seed 0 --out result
+
+pictures: $(VENV)/installed
+	$(BIN)/python -m chainer_vae.visualize result --legacy-log results/legacy/qiita_log_100epochs.csv
 
 test: $(VENV)/installed
 	$(BIN)/python -m pytest -q

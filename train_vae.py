@@ -85,7 +85,13 @@ def load_checkpoint(path, obj, flag):
 
 def main(argv=None):
     args = parse_args(argv)
+    try:
+        run(args)
+    except KeyboardInterrupt:  # before training started: nothing was written
+        fail('interrupted', 130)
 
+
+def run(args):
     xp = np
     if args.gpu >= 0:
         cuda = chainer.backends.cuda
@@ -111,14 +117,14 @@ def main(argv=None):
     model = net.VAE(784, args.dimz, args.n_hidden, act_func=net.ACTIVATIONS[args.activation])
     if args.initmodel:
         load_checkpoint(args.initmodel, model, '--initmodel')
+    if args.gpu >= 0:
+        chainer.backends.cuda.get_device_from_id(args.gpu).use()
+        model.to_gpu()
     # Setup an optimizer
     optimizer = optimizers.Adam()
     optimizer.setup(model)
     if args.resume:
         load_checkpoint(args.resume, optimizer, '--resume')
-    if args.gpu >= 0:
-        chainer.backends.cuda.get_device_from_id(args.gpu).use()
-        model.to_gpu()
 
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, 'config.json'), 'w') as f:  # for chainer_vae.visualize

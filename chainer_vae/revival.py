@@ -35,11 +35,6 @@ _SCTYPES = {
     'others': [bool, object, bytes, str, numpy.void],
 }
 
-# Distributions under which CuPy is installed (chainer's list plus today's names).
-_CUPY_DISTRIBUTIONS = ('cupy', 'cupy-cuda11x', 'cupy-cuda12x', 'cupy-cuda13x',
-                       'cupy-rocm-5-0', 'cupy-rocm-6-0')
-
-
 def _missing(module_name):
     """True when ``module_name`` cannot be imported (a parent missing counts)."""
     if module_name in sys.modules:  # imported already, or our stand-in
@@ -101,12 +96,11 @@ def _numpy_distutils_standin():
 
 
 def _newer_cupy_installed():
-    for name in _CUPY_DISTRIBUTIONS:
-        try:
-            major = importlib.metadata.version(name).split('.')[0]
-        except importlib.metadata.PackageNotFoundError:
-            continue
-        if major.isdigit() and int(major) >= 8:
+    """Is CuPy 8 or newer installed, under any of its names (cupy, cupy-cuda12x, ...)?"""
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata['Name'] or '').lower()
+        major = dist.version.split('.')[0]
+        if (name == 'cupy' or name.startswith('cupy-')) and major.isdigit() and int(major) >= 8:
             return True
     return False
 

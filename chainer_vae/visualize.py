@@ -14,6 +14,7 @@ graph.dot). Writes, into --out (default RUN_DIR):
   vae_all_9to9.gif     every start digit to every end digit at once (legacy spec)
   kl_visualize.gif, kl_visualize2.gif   the KL animations (chainer_vae.kl_animation)
   loss_curves.png      train/test loss from log.csv, the legacy log overlaid if given
+  legacy_comparison.md this run beside the legacy log at epochs 1, 10, 100 (--legacy-log)
   graph.png, graph.svg graph.dot through Graphviz's dot, when it is installed
 """
 import argparse
@@ -205,11 +206,28 @@ def loss_curves(log_path, path, legacy_path=None):
         ax.set_ylabel('nats per image')
         ax.set_title(title)
         ax.legend()
-        low = min(log['test_' + key].min() for _, log, _ in logs)
-        ax.set_ylim(low - 5, low + 60)
+        # zoom on the late epochs, yet keep every log's last epoch in view
+        low = min(log[split + '_' + key].min() for _, log, _ in logs for split in ('train', 'test'))
+        last = max(log['test_' + key][-1] for _, log, _ in logs)
+        ax.set_ylim(low - 5, max(low + 60, last + 20))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def legacy_comparison(log_path, legacy_path, path, epochs=(1, 10, 100)):
+    """A Markdown table of this run beside the 2017 run at the given epochs."""
+    ours, legacy = read_log(log_path), read_log(legacy_path)
+    keys = ('train_loss', 'train_rec_loss', 'test_loss', 'test_rec_loss')
+    lines = ['| epoch | run | ' + ' | '.join(keys) + ' |', '|---' * 6 + '|']
+    for epoch in epochs:
+        for name, log in (('2017', legacy), ('this run', ours)):
+            hit = np.flatnonzero(log['epoch'] == epoch)
+            if hit.size:
+                lines.append('| %d | %s | ' % (epoch, name) +
+                             ' | '.join('%.2f' % log[k][hit[0]] for k in keys) + ' |')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
 
 
 def render_graph(dot_path, out):
@@ -262,7 +280,10 @@ def main(argv=None):
     if not args.no_kl:
         kl_animation.kl_gif(made_('kl_visualize.gif'), p_sigma=1.0)
         kl_animation.kl_gif(made_('kl_visualize2.gif'), p_sigma=0.5)
-    loss_curves(os.path.join(args.run_dir, 'log.csv'), made_('loss_curves.png'), args.legacy_log)
+    log = os.path.join(args.run_dir, 'log.csv')
+    loss_curves(log, made_('loss_curves.png'), args.legacy_log)
+    if args.legacy_log:
+        legacy_comparison(log, args.legacy_log, made_('legacy_comparison.md'))
     if render_graph(os.path.join(args.run_dir, 'graph.dot'), out):
         made += ['graph.png', 'graph.svg']
     print('wrote %s in %s' % (', '.join(made), out))

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from conftest import REPO
 
 # Makes the named modules unimportable, as on a machine that lacks them.
@@ -93,8 +95,9 @@ CHECK = '''
 '''
 
 
-def test_cupy_version_warning_is_switched_off_for_new_cupy(tmp_path):
-    path = fake_distribution(tmp_path, 'cupy', '13.6.0')
+@pytest.mark.parametrize('name', ['cupy', 'cupy-cuda110'])  # both are in chainer's list
+def test_cupy_version_warning_is_switched_off_for_new_cupy(tmp_path, name):
+    path = fake_distribution(tmp_path, name, '12.3.0')
     assert python(CHECK, blocked=['cupy'], path=[path]) == ['0']
     # the user's own setting wins, and it shows chainer would have warned
     assert python(CHECK, blocked=['cupy'], path=[path],

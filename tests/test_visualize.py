@@ -12,6 +12,8 @@ from chainer_vae import data, kl_animation, net, visualize
 
 from conftest import LEGACY, REPO, needs_legacy, run_cli
 
+LEGACY_LOG = os.path.join(REPO, 'results', 'legacy', 'qiita_log_100epochs.csv')
+
 
 @pytest.fixture(scope='module')
 def pictures(tmp_path_factory):
@@ -20,7 +22,7 @@ def pictures(tmp_path_factory):
     result = run_cli('--dataset', 'sample', '--test', '-e', '2', '-z', '2', '--n-hidden', '64',
                      '--seed', '0', '-o', run)
     assert result.returncode == 0, result.stderr
-    visualize.main([run, '--no-kl', '--start', '3', '--end', '8'])
+    visualize.main([run, '--no-kl', '--start', '3', '--end', '8', '--legacy-log', LEGACY_LOG])
     return run
 
 
@@ -39,6 +41,16 @@ def test_every_picture_is_written(pictures):
                  'vae_0to9.gif', 'vae_3to8_dim2.gif', 'vae_all_9to9.gif', 'loss_curves.png'):
         assert os.path.getsize(os.path.join(pictures, name)) > 1000, name
     assert Image.open(os.path.join(pictures, 'mapping.png')).size == (640, 640)
+
+
+def test_legacy_comparison_table(pictures):
+    with open(os.path.join(pictures, 'legacy_comparison.md')) as f:
+        rows = [line.split(' | ') for line in f.read().splitlines()[2:]]
+    first_epoch = visualize.read_log(os.path.join(pictures, 'log.csv'))
+    assert rows[0][:2] == ['| 1', '2017'] and rows[0][4] == '136.44'
+    assert rows[1][:2] == ['| 1', 'this run']
+    assert rows[1][4] == '%.2f' % first_epoch['test_loss'][0]
+    assert len(rows) == 4  # epochs 10 and 100: the legacy only (this run had 2 epochs)
 
 
 def test_morph_gifs_have_the_legacy_spec(pictures):

@@ -76,7 +76,9 @@ def test_interrupt_keeps_finished_epochs_and_old_checkpoints(tmp_path):
     (tmp_path / 'mlp_20.model').write_bytes(b'an earlier run')
     proc = subprocess.Popen([sys.executable, '-u', os.path.join(REPO, 'train_vae.py'),
                              '--dataset', 'sample', '--epoch', '50', '-o', str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            # as at a terminal: a shell's background job would ignore SIGINT
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:
         if line.startswith('epoch 3'):
             break

@@ -63,7 +63,7 @@ def mirror():
                   't10k-images': (4, 28, 28), 't10k-labels': (4,)}
         files, checksums = {}, {}
         for name in download.MD5:
-            shape = shapes[name.rsplit('-', 3)[0]]
+            shape = shapes[name.split('-idx')[0]]
             raw = data.encode_idx(rng.randint(0, 10 if len(shape) == 1 else 256, shape))
             files[name] = gzip.compress(raw)
             checksums[name] = hashlib.md5(raw).hexdigest()

@@ -160,7 +160,7 @@ def morph_gif(model, codes, start, end, path, n_frames=81):
     def draw(i):
         ax.clear()
         ax.imshow(frames[i], cmap='gray', vmin=0, vmax=1)
-        ax.set_title(str(i))
+        ax.set_title('t=%d' % i)  # the legacy titles: the frame index
         ax.axis('off')
 
     save_gif(fig, draw, n_frames, 12.5, path)
@@ -173,13 +173,14 @@ def all_pairs_gif(model, codes, path, n_steps=40):
     start = np.repeat(codes, 10, axis=0)  # pair (i, j) at index 10 i + j
     end = np.tile(codes, (10, 1))
     fig = plt.figure(figsize=(6, 6), dpi=DPI)
-    ax = fig.add_axes([0, 0, 1, 1])
+    ax = fig.add_subplot(1, 1, 1)
     ax.axis('off')
     image = ax.imshow(tile(decode(model, start), 10, 10, border=1), cmap='gray',
                       vmin=0, vmax=1, interpolation='nearest')
 
     def draw(i):
         image.set_data(tile(decode(model, (1 - ts[i]) * start + ts[i] * end), 10, 10, border=1))
+        ax.set_title('t=%d' % i)  # the frame index, as in the legacy
 
     save_gif(fig, draw, len(ts), 10, path)
 

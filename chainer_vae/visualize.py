@@ -254,6 +254,10 @@ def main(argv=None):
     p.add_argument('--end', type=int, choices=range(10), help='end digit of an extra morph')
     p.add_argument('--no-kl', action='store_true', help='skip the two KL GIFs (they take ~1 min)')
     args = p.parse_args(argv)
+    if (args.start is None) != (args.end is None):
+        p.error('--start and --end go together')
+    if args.legacy_log and not os.path.isfile(args.legacy_log):
+        p.error('--legacy-log %s: file not found' % args.legacy_log)
     out = args.out or args.run_dir
     try:
         config, model = load_run(args.run_dir)
@@ -263,28 +267,28 @@ def main(argv=None):
     os.makedirs(out, exist_ok=True)
     made = []
 
-    def made_(name):
+    def target(name):
         made.append(name)
         return os.path.join(out, name)
 
-    reconstructions(model, x_test, made_('reconstructions.png'))
-    samples(model, made_('samples.png'))
-    latent_scatter(model, x_test, y_test, made_('latent_scatter.png'))
+    reconstructions(model, x_test, target('reconstructions.png'))
+    samples(model, target('samples.png'))
+    latent_scatter(model, x_test, y_test, target('latent_scatter.png'))
     if config['dimz'] == 2:
-        show(manifold_canvas(model), made_('mapping.png'), 10)
+        show(manifold_canvas(model), target('mapping.png'), 10)
     codes = digit_codes(model, x_test, y_test)
-    morph_gif(model, codes, 0, 9, made_('vae_0to9.gif'))
-    if args.start is not None and args.end is not None:
+    morph_gif(model, codes, 0, 9, target('vae_0to9.gif'))
+    if args.start is not None:
         morph_gif(model, codes, args.start, args.end,
-                  made_('vae_%dto%d_dim%d.gif' % (args.start, args.end, config['dimz'])))
-    all_pairs_gif(model, codes, made_('vae_all_9to9.gif'))
+                  target('vae_%dto%d_dim%d.gif' % (args.start, args.end, config['dimz'])))
+    all_pairs_gif(model, codes, target('vae_all_9to9.gif'))
     if not args.no_kl:
-        kl_animation.kl_gif(made_('kl_visualize.gif'), p_sigma=1.0)
-        kl_animation.kl_gif(made_('kl_visualize2.gif'), p_sigma=0.5)
+        kl_animation.kl_gif(target('kl_visualize.gif'), p_sigma=1.0)
+        kl_animation.kl_gif(target('kl_visualize2.gif'), p_sigma=0.5)
     log = os.path.join(args.run_dir, 'log.csv')
-    loss_curves(log, made_('loss_curves.png'), args.legacy_log)
+    loss_curves(log, target('loss_curves.png'), args.legacy_log)
     if args.legacy_log:
-        legacy_comparison(log, args.legacy_log, made_('legacy_comparison.md'))
+        legacy_comparison(log, args.legacy_log, target('legacy_comparison.md'))
     if render_graph(os.path.join(args.run_dir, 'graph.dot'), out):
         made += ['graph.png', 'graph.svg']
     print('wrote %s in %s' % (', '.join(made), out))

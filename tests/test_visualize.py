@@ -132,3 +132,13 @@ def test_a_directory_that_is_no_run_is_one_clear_line(tmp_path):
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     assert result.stderr.strip().splitlines() == [
         'visualize: error: %s has no config.json: is it a train_vae.py --out directory?' % tmp_path]
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--start', '3'], '--start and --end go together'),
+    (['--legacy-log', 'no-such.csv'], '--legacy-log no-such.csv: file not found'),
+])
+def test_bad_flags_are_refused_before_drawing(pictures, args, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        visualize.main([pictures] + args)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

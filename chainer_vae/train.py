@@ -31,9 +31,13 @@ def checkpoint_paths(out, n_latent):
 def save_npz_atomic(path, obj):
     """serializers.save_npz through a temporary file: an interrupt never leaves half a file."""
     tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        serializers.save_npz(f, obj)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, 'wb') as f:
+            serializers.save_npz(f, obj)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def load_npz_safe(path, obj):

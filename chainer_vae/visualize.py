@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import matplotlib
@@ -265,6 +266,22 @@ def main(argv=None):
     except (VisualizeError, data.DataError, download.DownloadError, ValueError, KeyError) as e:
         sys.exit('visualize: error: %s' % e)
     os.makedirs(out, exist_ok=True)
+    # draw into a staging folder and move the pictures in only once all are done:
+    # an interrupt leaves the previous pictures in --out whole
+    staging = tempfile.mkdtemp(prefix='.visualize-', dir=out)
+    try:
+        made = draw(args, config, model, x_test, y_test, staging)
+        for name in made:
+            os.replace(os.path.join(staging, name), os.path.join(out, name))
+    except KeyboardInterrupt:
+        sys.exit('visualize: interrupted; nothing in %s was changed' % out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print('wrote %s in %s' % (', '.join(made), out))
+
+
+def draw(args, config, model, x_test, y_test, out):
+    """Every picture of the run into ``out``; return their file names."""
     made = []
 
     def target(name):
@@ -291,7 +308,7 @@ def main(argv=None):
         legacy_comparison(log, args.legacy_log, target('legacy_comparison.md'))
     if render_graph(os.path.join(args.run_dir, 'graph.dot'), out):
         made += ['graph.png', 'graph.svg']
-    print('wrote %s in %s' % (', '.join(made), out))
+    return made
 
 
 if __name__ == '__main__':

@@ -16,6 +16,8 @@ setup(
     ],
     extras_require={
         'test': ['pytest', 'hypothesis'],
-        'gpu': ['cupy-cuda12x'],
+        # CuPy 14 finds pip's CUDA libraries only through its [ctk] extra (README: GPU)
+        'gpu': ['cupy-cuda12x[ctk]>=14,<15'],
+        'gpu-cuda13': ['cupy-cuda13x[ctk]>=14,<15'],
     },
 )

@@ -19,7 +19,7 @@ import chainer_vae  # noqa: F401  (revives chainer before it is imported below)
 import chainer
 from chainer import optimizers
 
-from chainer_vae import data, download, net, train
+from chainer_vae import data, download, gpu, net, train
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, not usage + message
@@ -92,14 +92,10 @@ def main(argv=None):
 
 
 def run(args):
-    xp = np
-    if args.gpu >= 0:
-        cuda = chainer.backends.cuda
-        if not cuda.available:
-            fail('--gpu %d needs CuPy, which could not be imported (%s); install it '
-                 '(e.g. pip install cupy-cuda12x) or run with --gpu -1'
-                 % (args.gpu, getattr(cuda, '_resolution_error', 'not installed')))
-        xp = cuda.cupy
+    try:
+        xp = gpu.array_module(args.gpu)  # numpy, or cupy once the GPU is known to work
+    except gpu.GPUError as e:
+        fail(e)
     if args.seed is not None:
         np.random.seed(args.seed)
         if xp is not np:

@@ -1,7 +1,7 @@
 """Chainer 7.8.1 on today's Python, NumPy and CuPy: the one place we patch around it.
 
-Chainer's last release (2020) predates NumPy 2, Python 3.12 and CuPy 8+. Three
-things break when it is imported today; each patch below applies only when its
+Chainer's last release (2020) predates NumPy 2, Python 3.12 and CuPy 8+. Five
+things break or make noise when it is imported today; each patch below applies only when its
 piece is really missing, so on an old stack (NumPy 1.26, Python 3.11 with
 setuptools < 82) ``apply()`` changes nothing.
 
@@ -12,17 +12,34 @@ setuptools < 82) ``apply()`` changes nothing.
    and ``chainer.testing`` (behind ``chainer.gradient_check``) needs
    ``pkg_resources`` too. We register small stand-ins for exactly the names
    chainer uses, built on ``importlib.metadata``.
-3. Chainer's version check knows CuPy only up to 7.x and warns about any newer
-   CuPy. Where a CuPy >= 8 is installed we switch that check off with chainer's
-   own switch, ``CHAINER_WARN_VERSION_MISMATCH=0``, unless the user set it.
+3. Chainer's version check (chainer/_environment_check.py, line 64) warns that
+   any CuPy >= 8 "may not be compatible", but only for the package names it
+   knows (chainer/_version.py: ``cupy`` and ``cupy-cuda80`` ... ``cupy-cuda120``;
+   today's ``cupy-cuda12x`` / ``cupy-cuda13x`` wheels are not among them). Where
+   such a CuPy >= 8 is installed (plain ``cupy`` built against a system CUDA
+   toolkit, say) we switch the check off with chainer's own switch,
+   ``CHAINER_WARN_VERSION_MISMATCH=0``, unless the user set it.
+4. ``chainer.training`` imports ``cupy.cuda.nccl`` at chainer's import time
+   (chainer/training/updaters/multiprocess_parallel_updater.py, line 15); a CuPy
+   without NCCL warns that its library could not be loaded. This VAE never
+   uses NCCL: where a CuPy is installed we import that wrapper first with
+   exactly that warning ignored, so chainer's import finds it loaded.
+5. Chainer warns "cuDNN is not enabled" the first time a model moves to the
+   GPU (chainer/backends/cuda.py, line 155) when ``import cupy.cudnn`` fails,
+   as it always does with CuPy 14 (no cuDNN at all). Chainer then uses its own
+   kernels, which is all this model needs. Where CuPy's cuDNN cannot be
+   imported we tell chainer so with its own switch, ``CHAINER_CUDNN=0``,
+   unless the user set it.
 
 ``chainer_vae/__init__.py`` calls ``apply()`` before anything imports chainer.
 """
 import importlib.metadata
 import importlib.util
 import os
+import re
 import sys
 import types
+import warnings
 
 import numpy
 
@@ -34,6 +51,7 @@ _SCTYPES = {
     'complex': [numpy.complex64, numpy.complex128, numpy.clongdouble],
     'others': [bool, object, bytes, str, numpy.void],
 }
+
 
 def _missing(module_name):
     """True when ``module_name`` cannot be imported (a parent missing counts)."""
@@ -95,14 +113,49 @@ def _numpy_distutils_standin():
     return {'numpy.distutils': pkg, 'numpy.distutils.system_info': info}
 
 
-def _newer_cupy_installed():
-    """Is CuPy 8 or newer installed, under any of its names (cupy, cupy-cuda12x, ...)?"""
+# chainer/_version.py: the CuPy package names chainer's version check knows
+_CHECKED_CUPY = re.compile(r'cupy(-cuda(80|9[0-2]|10[0-2]|11[0-6]|120))?')
+
+
+def _installed_cupy():
+    """(name, major version) of the installed CuPy distribution, or None."""
     for dist in importlib.metadata.distributions():
         name = (dist.metadata['Name'] or '').lower()
-        major = dist.version.split('.')[0]
-        if (name == 'cupy' or name.startswith('cupy-')) and major.isdigit() and int(major) >= 8:
-            return True
-    return False
+        if name == 'cupy' or name.startswith('cupy-cuda') or name.startswith('cupy-rocm'):
+            major = dist.version.split('.')[0]
+            return name, int(major) if major.isdigit() else 0
+    return None
+
+
+def _import_quietly(module_name, library):
+    """Import ``module_name`` with CuPy's warnings about ``library`` ignored; None if it fails."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='(?is).*%s' % library)
+        try:
+            return importlib.import_module(module_name)
+        except Exception:  # chainer catches any failure of these imports too
+            return None
+
+
+def _cupy_patches(cupy):
+    """Patches 3-5 for the installed CuPy ``(name, major)``; return their names."""
+    applied = []
+    name, major = cupy
+    if ('CHAINER_WARN_VERSION_MISMATCH' not in os.environ and major >= 8
+            and _CHECKED_CUPY.fullmatch(name)):
+        os.environ['CHAINER_WARN_VERSION_MISMATCH'] = '0'
+        applied.append('cupy-version-warning')
+    if _import_quietly('cupy', 'nccl') is None:
+        return applied  # CuPy itself fails to load: chainer_vae.gpu says why, on --gpu
+    nccl = _import_quietly('cupy.cuda.nccl', 'nccl')
+    if nccl is not None and not getattr(nccl, 'available', True):
+        applied.append('nccl-warning')
+    if 'CHAINER_CUDNN' not in os.environ and (
+            _import_quietly('cupy.cuda.cudnn', 'cudnn') is None
+            or _import_quietly('cupy.cudnn', 'cudnn') is None):
+        os.environ['CHAINER_CUDNN'] = '0'
+        applied.append('cudnn-warning')
+    return applied
 
 
 def apply():
@@ -117,8 +170,8 @@ def apply():
     if _missing('pkg_resources'):
         sys.modules['pkg_resources'] = _pkg_resources_standin()
         applied.append('pkg_resources')
-    if 'CHAINER_WARN_VERSION_MISMATCH' not in os.environ and _newer_cupy_installed():
-        os.environ['CHAINER_WARN_VERSION_MISMATCH'] = '0'
-        applied.append('cupy-version-warning')
+    cupy = _installed_cupy()
+    if cupy is not None:
+        applied += _cupy_patches(cupy)
     return applied
 

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 import chainer_vae  # noqa: F401  (revives chainer first)
+import chainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(REPO), 'shared')
@@ -19,6 +20,24 @@ needs_legacy = pytest.mark.skipif(
     not os.path.isfile(os.path.join(LEGACY, 'graph.dot')), reason='../shared/legacy is absent')
 
 
+def gpu_visible():
+    from chainer_vae import gpu
+    try:
+        return chainer.backends.cuda.available and gpu.device_count() > 0
+    except Exception:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked gpu run where CuPy sees a GPU, and skip, saying why, elsewhere."""
+    if not any('gpu' in item.keywords for item in items) or gpu_visible():
+        return
+    skip = pytest.mark.skip(reason='no GPU visible (needs CuPy and a CUDA device)')
+    for item in items:
+        if 'gpu' in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def offline(tmp_path, monkeypatch):
     """No test reaches the real mirrors or the user's cache: an empty cache and a
@@ -27,7 +46,35 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setenv('CHAINER_VAE_MNIST_MIRRORS', 'http://127.0.0.1:9/')
 
 
-def run_cli(*args, timeout=300):
-    """Run train_vae.py in a subprocess; return the CompletedProcess (text)."""
-    return subprocess.run([sys.executable, os.path.join(REPO, 'train_vae.py')] + list(args),
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+# Runs train_vae.py as `python train_vae.py ARGS` would, after a prelude of test code.
+RUN_SCRIPT = '''
+import runpy, sys
+sys.argv[0] = 'train_vae.py'
+runpy.run_path(%r, run_name='__main__')
+''' % os.path.join(REPO, 'train_vae.py')
+
+# A prelude that makes the named top-level modules unimportable, as where they are absent.
+BLOCK = '''
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in %r:
+            raise ModuleNotFoundError('No module named %%r' %% name)
+sys.meta_path.insert(0, Block())
+'''
+
+
+def run_cli(*args, timeout=300, prelude='', pythonpath=(), block=()):
+    """Run train_vae.py in a subprocess; return the CompletedProcess (text).
+    ``prelude`` is Python run first in that process (to simulate a fault, say);
+    ``pythonpath`` puts folders (a fake CuPy, say) first on its path; ``block``
+    names modules it cannot import."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(list(pythonpath) + [REPO])
+    if block:
+        prelude = BLOCK % (tuple(block),) + prelude
+    command = [sys.executable, os.path.join(REPO, 'train_vae.py')]
+    if prelude:
+        command = [sys.executable, '-c', prelude + RUN_SCRIPT]
+    return subprocess.run(command + list(args), capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, env=env)

@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+import fake_cupy
 from conftest import REPO
 
 # Makes the named modules unimportable, as on a machine that lacks them.
@@ -102,3 +103,60 @@ def test_cupy_version_warning_is_switched_off_for_new_cupy(tmp_path, name):
     # the user's own setting wins, and it shows chainer would have warned
     assert python(CHECK, blocked=['cupy'], path=[path],
                   env={'CHAINER_WARN_VERSION_MISMATCH': '1'}) == ['1']
+
+
+@pytest.mark.parametrize('name', ['cupy-cuda12x', 'cupy-cuda13x'])
+def test_todays_cupy_wheels_need_no_version_patch(tmp_path, name):
+    """chainer does not know these names: it warns about them neither way."""
+    path = fake_distribution(tmp_path, name, '14.2.0')
+    for env in ({}, {'CHAINER_WARN_VERSION_MISMATCH': '1'}):
+        assert python(CHECK, blocked=['cupy'], path=[path], env=env) == ['0']
+    out = python('''
+        import os, chainer_vae
+        print('CHAINER_WARN_VERSION_MISMATCH' in os.environ)
+    ''', blocked=['cupy'], path=[path])
+    assert out == ['False']
+
+
+GPU_WARNINGS = '''
+    import os, warnings
+    warnings.simplefilter('always')
+    with warnings.catch_warnings(record=True) as caught:
+        import chainer_vae, chainer
+        assert chainer.backends.cuda.available  # the fake CuPy loads
+        chainer.backends.cuda.check_cuda_available()  # what model.to_gpu() calls
+    print(len(caught), os.environ.get('CHAINER_CUDNN'))
+'''
+
+
+def test_no_nccl_and_no_cudnn_warnings_from_cupy_14(tmp_path):
+    path = fake_cupy.write(tmp_path / 'fake', nccl=False, cudnn=False)
+    assert python(GPU_WARNINGS, path=[path]) == ['0', '0']
+    # the causes are real: this CuPy warns about NCCL on import, and chainer warns
+    # about cuDNN where the user keeps it on
+    out = python('''
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            import cupy.cuda.nccl
+        print(sum('nccl library could not be loaded' in str(w.message) for w in caught))
+    ''', path=[path])
+    assert out == ['1']
+    out = python(GPU_WARNINGS, path=[path], env={'CHAINER_CUDNN': '1'})
+    assert out == ['1', '1']
+
+
+def test_no_gpu_patch_where_cupy_has_nccl_and_cudnn(tmp_path):
+    path = fake_cupy.write(tmp_path / 'fake', nccl=True, cudnn=True)
+    out = python(GPU_WARNINGS, path=[path])
+    assert out == ['0', 'None']  # CHAINER_CUDNN left alone
+
+
+def test_cupy_that_cannot_load_is_left_to_the_gpu_switch(tmp_path):
+    path = fake_cupy.write(tmp_path / 'fake', libraries=False)
+    out = python('''
+        import os, chainer_vae, chainer
+        from chainer_vae import revival
+        print(chainer.backends.cuda.available, revival.apply(), os.environ.get('CHAINER_CUDNN'))
+    ''', path=[path])
+    assert out == ['False', '[]', 'None']

@@ -18,15 +18,18 @@ GOLDEN = os.path.join(os.path.dirname(__file__), 'golden_losses.csv')
 FLOAT = r'-?\d+(\.\d+)?(e[-+]\d+)?'
 
 
-def run_loop(out, n_epoch=3, seed=0, n_train=500, n_test=200):
+def run_loop(out, n_epoch=3, seed=0, n_train=500, n_test=200, xp=np):
     """The legacy settings (784-500-20, softplus, batch 100) on a fixed slice of the sample."""
     x_train, x_test, _, _ = data.load('sample')
     np.random.seed(seed)
     model = net.VAE(784, 20, 500, act_func=F.softplus)
+    if xp is not np:
+        model.to_gpu()
+        xp.random.seed(seed)
     optimizer = optimizers.Adam()
     optimizer.setup(model)
     rows = train.train(model, optimizer, x_train[:n_train], x_test[:n_test],
-                       n_epoch=n_epoch, out=str(out))
+                       n_epoch=n_epoch, xp=xp, out=str(out))
     return model, rows
 
 

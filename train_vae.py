@@ -3,15 +3,14 @@
 
     python train_vae.py --gpu 0                        # the legacy run, on a GPU
     python train_vae.py --dataset sample --epoch 10    # quick, on the bundled subset
+    python train_vae.py --resume-from result           # go on after an interruption
 
-Story: flags -> data (chainer_vae.data) -> model (chainer_vae.net.VAE) ->
-the original learning loop (chainer_vae.train) -> files in --out.
+Story: flags -> data (chainer_vae.data) -> model (chainer_vae.net.VAE) -> the run
+folder (chainer_vae.checkpoint) -> the original learning loop (chainer_vae.train).
 """
 import argparse
-import json
 import os
 import sys
-import zipfile
 
 import numpy as np
 
@@ -19,7 +18,12 @@ import chainer_vae  # noqa: F401  (revives chainer before it is imported below)
 import chainer
 from chainer import optimizers
 
-from chainer_vae import data, download, gpu, net, train
+from chainer_vae import checkpoint, data, download, gpu, interrupt, net, train
+
+# what a resumed run takes from its config.json, refusing a different value given
+RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
+                'data_dir')
+
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, not usage + message
@@ -33,7 +37,14 @@ def positive_int(text):
     return value
 
 
-def parse_args(argv=None):
+def seed_int(text):
+    value = int(text)
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError('must be between 0 and 2**32 - 1, got %s' % text)
+    return value
+
+
+def make_parser():
     p = Parser(prog='train_vae.py', description='Chainer example: VAE (the 2017 notebook, revived)')
     p.add_argument('--gpu', '-g', type=int, default=-1,
                    help='GPU ID (negative value indicates CPU); needs CuPy')
@@ -50,12 +61,19 @@ def parse_args(argv=None):
     p.add_argument('--initmodel', '-m', default='',
                    help='initialize the model from given file (mlp_<dimz>.model)')
     p.add_argument('--resume', '-r', default='',
-                   help='resume the optimization from snapshot (mlp_<dimz>.state)')
+                   help='resume the optimization from snapshot (mlp_<dimz>.state, with -m); '
+                        'a run folder: as --resume-from')
+    p.add_argument('--resume-from', metavar='RUN_DIR', default='',
+                   help='continue the run in RUN_DIR at the epoch after its last checkpoint, '
+                        'with its settings (--epoch may extend it)')
+    p.add_argument('--force', action='store_true',
+                   help='replace an earlier run in --out (its files are removed)')
     p.add_argument('--test', action='store_true',
                    help='legacy test mode: the first 100 images, 30 to train and 70 to test')
     p.add_argument('--out', '-o', default='result',
-                   help='directory for graph.dot, log.csv, config.json and the mlp_<dimz> files')
-    p.add_argument('--seed', type=int, default=None,
+                   help='directory for graph.dot, log.csv, config.json, checkpoint.npz and '
+                        'the mlp_<dimz> files')
+    p.add_argument('--seed', type=seed_int, default=None,
                    help='seed NumPy (and CuPy) so that a run can be repeated exactly')
     p.add_argument('--dataset', choices=('mnist', 'sample'), default='mnist',
                    help="'mnist': the full set, from --data-dir or else the cache "
@@ -63,7 +81,16 @@ def parse_args(argv=None):
                         "'sample': the 4,000 + 1,000 digits shipped in the package")
     p.add_argument('--data-dir', default=None,
                    help='directory holding the four MNIST IDX .gz files (no download)')
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    """The flags, and the set of those given on the command line."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    for action in parser._actions:  # parse again with no defaults: what is left was given
+        action.default = argparse.SUPPRESS
+    return args, set(vars(parser.parse_args(argv)))
 
 
 def fail(message, code=1):
@@ -71,27 +98,66 @@ def fail(message, code=1):
     sys.exit(code)
 
 
-def load_checkpoint(path, obj, flag):
-    if not os.path.isfile(path):
-        fail('%s %s: file not found' % (flag, path))
-    if not zipfile.is_zipfile(path):
-        fail('%s %s is not an .npz checkpoint written by this program' % (flag, path))
+def settings_of_run(args, given):
+    """For a resumed run: its settings from config.json; flags that contradict them refused."""
+    if args.resume and os.path.isdir(args.resume):
+        args.resume_from, args.resume = args.resume, ''
+    if args.initmodel or args.resume:
+        fail('-m/-r load legacy files into a new run; --resume-from %s continues a run'
+             % args.resume_from)
+    if 'out' in given and os.path.abspath(args.out) != os.path.abspath(args.resume_from):
+        fail('--out %s: a resumed run stays in its folder %s' % (args.out, args.resume_from))
+    args.out = args.resume_from
+    if not os.path.isfile(os.path.join(args.out, checkpoint.CHECKPOINT)):
+        fail('--resume-from %s: no %s there (no epoch of that run finished)'
+             % (args.out, checkpoint.CHECKPOINT))
     try:
-        train.load_npz_safe(path, obj)
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as e:
-        fail('%s %s does not fit this model (check --dimz and --n-hidden): %s'
-             % (flag, path, str(e).splitlines()[0] if str(e) else type(e).__name__))
+        config = checkpoint.RunFolder(args.out).read_config()
+    except checkpoint.CheckpointError as e:
+        fail(e)
+    for name in RUN_SETTINGS + ('epoch',):
+        if name not in config:
+            fail('cannot resume %s: its config.json lacks %s' % (args.out, name))
+        if name in given and name != 'epoch' and getattr(args, name) != config[name]:
+            fail('--%s %s: the run in %s was made with %s; a resumed run keeps its settings'
+                 % (name.replace('_', '-'), getattr(args, name), args.out, config[name]))
+        if name not in given:
+            setattr(args, name, config[name])
+
+
+def check_memory(n_in, n_latent, n_h):
+    """Refuse a model whose weights, gradients and Adam state (4 x float32 a parameter)
+    do not fit in the memory available (Linux: MemAvailable), before allocating it."""
+    n_params = 2 * (n_in * n_h + n_h * n_h + n_h * n_latent) + n_h * n_latent
+    need = 16 * n_params + 8 * n_h * max(n_h, n_in)  # + the float64 draw of the largest W
+    try:
+        with open('/proc/meminfo') as f:
+            available = next(int(line.split()[1]) * 1024 for line in f
+                             if line.startswith('MemAvailable:'))
+    except (OSError, StopIteration, ValueError):
+        return
+    if need > available:
+        fail('--n-hidden %d: the model needs about %.1f GB, this machine has %.1f GB available'
+             % (n_h, need / 1e9, available / 1e9))
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args, given = parse_args(argv)
+    sys.stdout = interrupt.OutputUntilClosed(sys.stdout)  # `| head` ends the output only
+    interrupt.install()  # SIGTERM, SIGHUP: one line, as Ctrl-C
     try:
-        run(args)
-    except KeyboardInterrupt:  # before training started: nothing was written
-        fail('interrupted', 130)
+        run(args, given)
+    except KeyboardInterrupt as e:  # before training started: nothing was written
+        fail('interrupted (%s)' % getattr(e, 'name', 'SIGINT'), getattr(e, 'exit_code', 130))
 
 
-def run(args):
+def run(args, given):
+    resuming = bool(args.resume_from) or bool(args.resume and os.path.isdir(args.resume))
+    if resuming:
+        settings_of_run(args, given)
+    elif args.resume and not args.initmodel:
+        fail('--resume %s needs --initmodel: the optimizer state alone would go on from '
+             'random weights' % args.resume)
     try:
         xp = gpu.array_module(args.gpu)  # numpy, or cupy once the GPU is known to work
     except gpu.GPUError as e:
@@ -110,28 +176,55 @@ def run(args):
         x_train, x_test = np.split(x_all, [30])
 
     # Prepare VAE model, defined in net.py
+    check_memory(784, args.dimz, args.n_hidden)
     model = net.VAE(784, args.dimz, args.n_hidden, act_func=net.ACTIVATIONS[args.activation])
-    if args.initmodel:
-        load_checkpoint(args.initmodel, model, '--initmodel')
-    if args.gpu >= 0:
-        chainer.backends.cuda.get_device_from_id(args.gpu).use()
-        model.to_gpu()
-    # Setup an optimizer
-    optimizer = optimizers.Adam()
-    optimizer.setup(model)
-    if args.resume:
-        load_checkpoint(args.resume, optimizer, '--resume')
+    folder = checkpoint.RunFolder(args.out)
+    try:
+        if args.initmodel:
+            checkpoint.load_npz(args.initmodel, model)
+        if args.gpu >= 0:
+            chainer.backends.cuda.get_device_from_id(args.gpu).use()
+            model.to_gpu()
+        # Setup an optimizer
+        optimizer = optimizers.Adam()
+        optimizer.setup(model)
+        if args.resume:
+            checkpoint.load_npz(args.resume, optimizer)
+        folder.open(force=args.force, resume=resuming)  # locked until this process ends
+        start_epoch, elapsed = 1, 0.0
+        if resuming:
+            row = checkpoint.restore(args.out, model, optimizer)  # weights, Adam, NumPy RNG
+            start_epoch, elapsed = row[0] + 1, folder.cut_log(row)
+        folder.write_config({k: v for k, v in vars(args).items()
+                             if k not in ('resume_from', 'force')})  # for chainer_vae.visualize
+    except checkpoint.CheckpointError as e:
+        fail(e)
+    except OSError as e:
+        fail('cannot write in --out %s: %s' % (args.out, e.strerror or e))
 
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, 'config.json'), 'w') as f:  # for chainer_vae.visualize
-        json.dump(vars(args), f, indent=1)
     try:
         train.train(model, optimizer, x_train, x_test, n_epoch=args.epoch,
-                    batchsize=args.batchsize, xp=xp, out=args.out)
+                    batchsize=args.batchsize, xp=xp, out=args.out,
+                    start_epoch=start_epoch, elapsed=elapsed)
     except train.TrainingError as e:
-        fail('%s; stopped, no checkpoint saved (log.csv keeps the finished epochs)' % e)
-    except KeyboardInterrupt:
-        fail('interrupted; no checkpoint saved (log.csv keeps the finished epochs)', 130)
+        fail('%s; stopped. %s' % (e, resume_hint(args.out)))
+    except MemoryError as e:  # CuPy's OutOfMemoryError too
+        fail('out of memory (%s); stopped. %s' % (str(e).splitlines()[0] if str(e) else 'MemoryError',
+                                                 resume_hint(args.out)))
+    except OSError as e:  # a full disk, say
+        fail('cannot write in --out %s: %s; stopped. %s'
+             % (args.out, e.strerror or e, resume_hint(args.out)))
+    except KeyboardInterrupt as e:
+        fail('interrupted (%s). %s' % (getattr(e, 'name', 'SIGINT'), resume_hint(args.out)),
+             getattr(e, 'exit_code', 130))
+
+
+def resume_hint(out):
+    epoch = checkpoint.saved_epoch(out)
+    if epoch is None:
+        return 'No epoch finished: nothing to resume'
+    return ('%s keeps the checkpoint of epoch %d: python train_vae.py --resume-from %s goes on'
+            % (out, epoch, out))
 
 
 if __name__ == '__main__':

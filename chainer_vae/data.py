@@ -70,6 +70,8 @@ def read_idx_gz(path):
 def _check_pair(images, labels, what):
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DataError('%s images: expected N x 28 x 28, got %s' % (what, images.shape))
+    if len(images) == 0:
+        raise DataError('%s images: the file holds no images' % what)
     if labels.ndim != 1 or len(labels) != len(images):
         raise DataError('%s labels: expected %d labels, got shape %s'
                         % (what, len(images), labels.shape))

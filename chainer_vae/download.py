@@ -9,7 +9,7 @@ holds a partial or wrong file.
 
 Cache: $CHAINER_DATASET_ROOT/chainer_vae/mnist (chainer's root, default
 ~/.chainer/dataset). Mirrors: $CHAINER_VAE_MNIST_MIRRORS, comma-separated base
-URLs, replaces the list below.
+URLs, replaces the list below ("" means none: no download).
 """
 import gzip
 import hashlib
@@ -17,6 +17,7 @@ import http.client
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -32,10 +33,15 @@ MD5 = {
     't10k-labels-idx1-ubyte.gz': '27ae3e4e09519cfbb04c329615203637',
 }
 TIMEOUT = 30  # seconds to connect, and for each read
+DEADLINE = 600  # seconds for one whole file: a mirror that sends a byte now and then fails too
 
 
 class DownloadError(Exception):
     """No mirror gave a verified file; the message is one line for the user."""
+
+
+class PastDeadline(TimeoutError):
+    """A file took longer than its deadline in all."""
 
 
 def cache_dir():
@@ -45,7 +51,7 @@ def cache_dir():
 
 def mirrors():
     listed = os.environ.get('CHAINER_VAE_MNIST_MIRRORS')
-    if not listed:
+    if listed is None:
         return MIRRORS
     return tuple(url.strip().rstrip('/') + '/' for url in listed.split(',') if url.strip())
 
@@ -62,12 +68,16 @@ def verified(path, md5):
     return digest.hexdigest() == md5
 
 
-def _fetch(url, path, timeout):
-    """Write the body at ``url`` to ``path``; raise OSError or HTTPException on failure."""
+def _fetch(url, path, timeout, deadline):
+    """Write the body at ``url`` to ``path``; raise OSError or HTTPException on failure,
+    TimeoutError once ``deadline`` seconds have passed."""
+    give_up = time.monotonic() + deadline
     with urllib.request.urlopen(url, timeout=timeout) as response, open(path, 'wb') as f:
         total = int(response.headers.get('Content-Length') or 0)
         done = 0
-        for block in iter(lambda: response.read(1 << 16), b''):
+        for block in iter(lambda: response.read1(1 << 16), b''):
+            if time.monotonic() > give_up:
+                raise PastDeadline('timed out after %g s in all' % deadline)
             f.write(block)
             done += len(block)
             if total and sys.stderr.isatty():
@@ -83,6 +93,8 @@ def _why(error):
         return 'HTTP %d %s' % (error.code, error.reason)
     if isinstance(error, urllib.error.URLError):
         error = error.reason
+    if isinstance(error, PastDeadline):
+        return str(error)
     if isinstance(error, TimeoutError) or 'timed out' in str(error):
         return 'timed out'
     if isinstance(error, http.client.IncompleteRead):
@@ -90,14 +102,24 @@ def _why(error):
     return getattr(error, 'strerror', None) or str(error) or type(error).__name__
 
 
-def download(name, directory, urls, md5, timeout=TIMEOUT):
-    """Fetch ``name`` from the first of ``urls`` that gives a verified file; return its path."""
+def download(name, directory, urls, md5, timeout=TIMEOUT, deadline=DEADLINE):
+    """Fetch ``name`` from the first of ``urls`` that gives a verified file; return its path.
+    The .part file is removed whatever happens, a signal included (chainer_vae.interrupt)."""
+    if not urls:
+        raise DownloadError('no MNIST mirrors to download %s from (CHAINER_VAE_MNIST_MIRRORS '
+                            'is empty); pass --data-dir DIR, or copy the four MNIST .gz files '
+                            'into %s' % (name, directory))
     failures = []
     for base in urls:
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % name, suffix='.part', dir=directory)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix='.%s.' % name, suffix='.part', dir=directory)
+        except OSError as e:
+            raise DownloadError('cannot write in the MNIST cache %s: %s; set '
+                                'CHAINER_DATASET_ROOT to a writable folder, or pass --data-dir'
+                                % (directory, e.strerror)) from None
         os.close(fd)
         try:
-            _fetch(base + name, tmp, timeout)
+            _fetch(base + name, tmp, timeout, deadline)
             if verified(tmp, md5):
                 target = os.path.join(directory, name)
                 os.replace(tmp, target)
@@ -113,12 +135,17 @@ def download(name, directory, urls, md5, timeout=TIMEOUT):
         'pass --data-dir DIR, or copy them into %s' % (name, '; '.join(failures), directory))
 
 
-def ensure_mnist(directory=None, urls=None, checksums=MD5, timeout=TIMEOUT):
+def ensure_mnist(directory=None, urls=None, checksums=MD5, timeout=TIMEOUT, deadline=DEADLINE):
     """The cache directory, holding every file of ``checksums`` verified; downloads what is missing."""
     directory = directory or cache_dir()
-    urls = urls or mirrors()
-    os.makedirs(directory, exist_ok=True)
+    urls = mirrors() if urls is None else urls
     for name, md5 in checksums.items():
         if not verified(os.path.join(directory, name), md5):
-            download(name, directory, urls, md5, timeout)
+            try:
+                os.makedirs(directory, exist_ok=True)
+            except OSError as e:
+                raise DownloadError('cannot create the MNIST cache %s: %s; set '
+                                    'CHAINER_DATASET_ROOT to a writable folder, or pass '
+                                    '--data-dir' % (directory, e.strerror)) from None
+            download(name, directory, urls, md5, timeout, deadline)
     return directory

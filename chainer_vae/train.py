@@ -1,8 +1,9 @@
 """The original learning loop of the 2017 notebook (chainer's v1/v2 examples/vae).
 
 It prints the legacy lines exactly, writes graph.dot at epoch 1, i = 0, and saves
-mlp_<n_latent>.model / .state at the end. Beside them it writes log.csv: the
-printed numbers of each epoch and the wall time, one row as each epoch ends.
+mlp_<n_latent>.model / .state at the end. Beside them it writes log.csv (the
+printed numbers of each epoch and the wall time, a row as each epoch ends) and,
+just before that row, checkpoint.npz: a resumed run (``start_epoch``) goes on from there.
 """
 import csv
 import math
@@ -13,7 +14,9 @@ import numpy as np
 import six
 
 import chainer
-from chainer import computational_graph, serializers
+from chainer import computational_graph
+
+from chainer_vae import checkpoint, interrupt
 
 LOG_FIELDS = ('epoch', 'train_loss', 'train_rec_loss', 'test_loss', 'test_rec_loss', 'wall_time')
 
@@ -22,47 +25,25 @@ class TrainingError(Exception):
     """The run cannot go on (a NaN loss); the message is one line for the user."""
 
 
-def checkpoint_paths(out, n_latent):
-    """Where the loop saves the model and the optimizer: mlp_<n_latent>.model / .state."""
-    stem = os.path.join(out, 'mlp_%d' % n_latent)
-    return stem + '.model', stem + '.state'
+def finite(loss, epoch, split, i):
+    if not math.isfinite(float(loss.data)):
+        raise TrainingError('the loss became %s at epoch %d, %s batch %d'
+                            % (float(loss.data), epoch, split, i))
 
 
-def save_npz_atomic(path, obj):
-    """serializers.save_npz through a temporary file: an interrupt never leaves half a file."""
-    tmp = path + '.tmp'
-    try:
-        with open(tmp, 'wb') as f:
-            serializers.save_npz(f, obj)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def load_npz_safe(path, obj):
-    """serializers.load_npz without pickle (chainer's own passes allow_pickle=True)."""
-    with np.load(path, allow_pickle=False) as npz:
-        serializers.NpzDeserializer(npz).load(obj)
-
-
-def _batch_losses(model, x, sum_loss, sum_rec_loss, where):
-    loss = float(model.loss.data)
-    if not math.isfinite(loss):
-        raise TrainingError('the loss became %s at %s' % (loss, where))
-    n = len(x.data)
-    return sum_loss + loss * n, sum_rec_loss + float(model.rec_loss.data) * n
-
-
-def train(model, optimizer, x_train, x_test, n_epoch=100, batchsize=100, xp=np, out='.'):
-    """Train as the notebook did; return the per-epoch rows also written to out/log.csv."""
+def train(model, optimizer, x_train, x_test, n_epoch=100, batchsize=100, xp=np, out='.',
+          start_epoch=1, elapsed=0.0):
+    """Train as the notebook did; return this call's per-epoch rows, also in out/log.csv.
+    A resumed run starts at ``start_epoch``, its log.csv holding the rows before it
+    and ``elapsed`` seconds of wall time."""
     N, N_test = len(x_train), len(x_test)
-    start = time.time()
+    start = time.time() - elapsed
     rows = []
-    with open(os.path.join(out, 'log.csv'), 'w', newline='') as log_file:
+    with open(os.path.join(out, 'log.csv'), 'w' if start_epoch == 1 else 'a', newline='') as log_file:
         log = csv.writer(log_file)
-        log.writerow(LOG_FIELDS)
-        for epoch in six.moves.range(1, n_epoch + 1):
+        if start_epoch == 1:
+            log.writerow(LOG_FIELDS)
+        for epoch in six.moves.range(start_epoch, n_epoch + 1):
             print('epoch', epoch)
 
             # training
@@ -77,8 +58,9 @@ def train(model, optimizer, x_train, x_test, n_epoch=100, batchsize=100, xp=np, 
                         g = computational_graph.build_computational_graph((model.loss,))
                         o.write(g.dump())
                     print('graph generated')
-                sum_loss, sum_rec_loss = _batch_losses(
-                    model, x, sum_loss, sum_rec_loss, 'epoch %d, training batch %d' % (epoch, i))
+                finite(model.loss, epoch, 'training', i)
+                sum_loss += float(model.loss.data) * len(x.data)
+                sum_rec_loss += float(model.rec_loss.data) * len(x.data)
             train_loss, train_rec_loss = sum_loss / N, sum_rec_loss / N
             print('train mean loss={}, mean reconstruction loss={}'
                   .format(train_loss, train_rec_loss))
@@ -91,8 +73,9 @@ def train(model, optimizer, x_train, x_test, n_epoch=100, batchsize=100, xp=np, 
                     x = chainer.Variable(xp.asarray(x_test[i:i + batchsize]))
                     loss_func = model.get_loss_func(k=10)
                     loss_func(x)
-                    sum_loss, sum_rec_loss = _batch_losses(
-                        model, x, sum_loss, sum_rec_loss, 'epoch %d, test batch %d' % (epoch, i))
+                    finite(model.loss, epoch, 'test', i)
+                    sum_loss += float(model.loss.data) * len(x.data)
+                    sum_rec_loss += float(model.rec_loss.data) * len(x.data)
                     del model.loss
             test_loss, test_rec_loss = sum_loss / N_test, sum_rec_loss / N_test
             print('test  mean loss={}, mean reconstruction loss={}'
@@ -100,11 +83,13 @@ def train(model, optimizer, x_train, x_test, n_epoch=100, batchsize=100, xp=np, 
 
             row = (epoch, train_loss, train_rec_loss, test_loss, test_rec_loss,
                    round(time.time() - start, 3))
+            checkpoint.save(out, model, optimizer, row)  # the resume point; it holds the row too
             log.writerow(row)
             log_file.flush()
             rows.append(row)
 
-    model_path, state_path = checkpoint_paths(out, model.le3_mu.out_size)
-    save_npz_atomic(model_path, model)
-    save_npz_atomic(state_path, optimizer)
+    model_path, state_path = checkpoint.legacy_paths(out, model.le3_mu.out_size)
+    with interrupt.deferred():  # the pair is written whole, not one file of it
+        checkpoint.save_npz_atomic(model_path, model)
+        checkpoint.save_npz_atomic(state_path, optimizer)
     return rows

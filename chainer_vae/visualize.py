@@ -34,7 +34,7 @@ from matplotlib import animation  # noqa: E402
 
 import chainer  # noqa: E402  (chainer_vae/__init__.py has revived it)
 
-from chainer_vae import data, download, kl_animation, net, train  # noqa: E402
+from chainer_vae import checkpoint, data, download, kl_animation, net  # noqa: E402
 
 DPI = 64  # the legacy GIFs: 4 in -> 256 px, 6 in -> 384 px
 
@@ -53,10 +53,10 @@ def load_run(run_dir):
         config = json.load(f)
     model = net.VAE(784, config['dimz'], config['n_hidden'],
                     act_func=net.ACTIVATIONS[config['activation']])
-    model_path, _ = train.checkpoint_paths(run_dir, config['dimz'])
+    model_path, _ = checkpoint.legacy_paths(run_dir, config['dimz'])
     if not os.path.isfile(model_path):
         raise VisualizeError('%s is missing: the run did not finish' % model_path)
-    train.load_npz_safe(model_path, model)
+    checkpoint.load_npz(model_path, model)
     return config, model
 
 

@@ -1,5 +1,6 @@
 """Shared paths and helpers. Tests that need ../shared skip where it is absent."""
 import os
+import signal
 import subprocess
 import sys
 
@@ -64,17 +65,31 @@ sys.meta_path.insert(0, Block())
 '''
 
 
-def run_cli(*args, timeout=300, prelude='', pythonpath=(), block=()):
-    """Run train_vae.py in a subprocess; return the CompletedProcess (text).
-    ``prelude`` is Python run first in that process (to simulate a fault, say);
-    ``pythonpath`` puts folders (a fake CuPy, say) first on its path; ``block``
-    names modules it cannot import."""
+def cli_command(args, prelude='', pythonpath=(), block=()):
+    """(command, environment) that run train_vae.py with ``args``: ``prelude`` is Python
+    run first in that process (to simulate a fault, say); ``pythonpath`` puts folders
+    (a fake CuPy, say) first on its path; ``block`` names modules it cannot import."""
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(list(pythonpath) + [REPO])
     if block:
         prelude = BLOCK % (tuple(block),) + prelude
-    command = [sys.executable, os.path.join(REPO, 'train_vae.py')]
+    command = [sys.executable, '-u', os.path.join(REPO, 'train_vae.py')]
     if prelude:
-        command = [sys.executable, '-c', prelude + RUN_SCRIPT]
-    return subprocess.run(command + list(args), capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env=env)
+        command = [sys.executable, '-u', '-c', prelude + RUN_SCRIPT]
+    return command + [str(a) for a in args], env
+
+
+def run_cli(*args, timeout=300, **how):
+    """Run train_vae.py in a subprocess (see cli_command); return the CompletedProcess."""
+    command, env = cli_command(args, **how)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          cwd=REPO, env=env)
+
+
+def start_cli(*args, **how):
+    """train_vae.py started in a subprocess, stdout and stderr piped (text), as at a
+    terminal: SIGINT acts even where the test runs as a shell's background job."""
+    command, env = cli_command(args, **how)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=REPO, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

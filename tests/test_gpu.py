@@ -16,7 +16,7 @@ from test_cli import assert_one_line_error
 from test_net import numpy_encode, small_batch
 from test_train import GOLDEN, graph_structure, run_loop, LEGACY, needs_legacy
 
-from chainer_vae import net, train
+from chainer_vae import checkpoint, net
 
 
 @pytest.mark.parametrize('fake, args, words', [
@@ -90,9 +90,9 @@ def test_saved_on_the_gpu_loads_on_the_cpu(tmp_path):
     x = chainer.backends.cuda.cupy.asarray(small_batch(n=10, n_in=784))
     optimizer.update(model.get_loss_func(), x)
     path = str(tmp_path / 'mlp_20.model')
-    train.save_npz_atomic(path, model)
+    checkpoint.save_npz_atomic(path, model)
     restored = net.VAE(784, 20, 500, act_func=F.softplus)
-    train.load_npz_safe(path, restored)
+    checkpoint.load_npz(path, restored)
     with chainer.no_backprop_mode():
         on_gpu = to_cpu(model(x).array)
         on_cpu = restored(to_cpu(x)).array

@@ -6,7 +6,7 @@ import chainer
 import chainer.functions as F
 from chainer import gradient_check, optimizers
 
-from chainer_vae import net, train
+from chainer_vae import checkpoint, net
 
 
 def small_batch(seed=0, n=8, n_in=12):
@@ -100,16 +100,16 @@ def test_save_then_load_restores_identical_outputs(tmp_path):
     x = small_batch()
     for _ in range(3):
         opt.update(model.get_loss_func(), chainer.Variable(x))
-    train.save_npz_atomic(str(tmp_path / 'm.model'), model)
-    train.save_npz_atomic(str(tmp_path / 'm.state'), opt)
+    checkpoint.save_npz_atomic(str(tmp_path / 'm.model'), model)
+    checkpoint.save_npz_atomic(str(tmp_path / 'm.state'), opt)
 
     np.random.seed(6)
     other = net.VAE(12, 3, 7, act_func=F.softplus)
     other_opt = optimizers.Adam()
     other_opt.setup(other)
     assert not np.array_equal(other(x).array, model(x).array)
-    train.load_npz_safe(str(tmp_path / 'm.model'), other)
-    train.load_npz_safe(str(tmp_path / 'm.state'), other_opt)
+    checkpoint.load_npz(str(tmp_path / 'm.model'), other)
+    checkpoint.load_npz(str(tmp_path / 'm.state'), other_opt)
     np.testing.assert_array_equal(other(x).array, model(x).array)
     for a, b in zip(model.encode(x), other.encode(x)):
         np.testing.assert_array_equal(a.array, b.array)

@@ -10,7 +10,7 @@ import pytest
 import chainer.functions as F
 from chainer import optimizers
 
-from chainer_vae import data, net, train
+from chainer_vae import checkpoint, data, net, train
 
 from conftest import LEGACY, needs_legacy
 
@@ -67,10 +67,10 @@ def test_log_csv_holds_the_printed_numbers(golden_run, capsys):
 
 def test_checkpoints_are_written(golden_run):
     out, model, _ = golden_run
-    model_path, state_path = train.checkpoint_paths(str(out), 20)
+    model_path, state_path = checkpoint.legacy_paths(str(out), 20)
     assert os.path.basename(model_path) == 'mlp_20.model'
     restored = net.VAE(784, 20, 500, act_func=F.softplus)
-    train.load_npz_safe(model_path, restored)
+    checkpoint.load_npz(model_path, restored)
     np.testing.assert_array_equal(restored.ld3.W.array, model.ld3.W.array)
     assert os.path.isfile(state_path) and not os.path.exists(model_path + '.tmp')
 

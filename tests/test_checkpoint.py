@@ -1,0 +1,199 @@
+"""Nothing lost: a run killed at any moment resumes to the same numbers and weights,
+one run at a time in a folder, and an earlier run is never clobbered."""
+import os
+import random
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from chainer_vae import checkpoint
+
+from conftest import run_cli, start_cli
+from test_cli import assert_one_line_error
+
+EPOCHS = 12
+
+
+def run_args(out, epochs=EPOCHS):
+    """A seeded legacy-configuration run in the legacy test mode (30 + 70 images)."""
+    return ['--dataset', 'sample', '--test', '--seed', '3', '--epoch', epochs, '-o', out]
+
+
+def arrays(path):
+    with np.load(str(path), allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def assert_same_arrays(a, b):
+    assert sorted(a) == sorted(b)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def log_rows(out):
+    """log.csv without its wall_time column."""
+    with open(os.path.join(str(out), 'log.csv')) as f:
+        return [line.rstrip('\r\n').rsplit(',', 1)[0] for line in f]
+
+
+def files(out):
+    return {name: open(os.path.join(str(out), name), 'rb').read()
+            for name in sorted(os.listdir(str(out))) if name != checkpoint.LOCK}
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp('uninterrupted')
+    result = run_cli(*run_args(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def assert_checkpoint_readable(out):
+    """The latest checkpoint loads whole and agrees with log.csv."""
+    path = os.path.join(str(out), checkpoint.CHECKPOINT)
+    if not os.path.exists(path):
+        return 0
+    saved = arrays(path)  # reads every array: a torn file would fail here
+    epoch = int(saved['epoch'])
+    assert 1 <= epoch <= EPOCHS and len(log_rows(out)) - 1 >= epoch - 1
+    return epoch
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_killed_at_random_moments_then_resumed_equals_uninterrupted(tmp_path, uninterrupted,
+                                                                    signum):
+    rng = random.Random(signum)
+    out = tmp_path / 'run'
+    kills = 0
+    for attempt in range(4):
+        if attempt == 0:
+            args = run_args(out)
+        elif os.path.exists(str(out / checkpoint.CHECKPOINT)):
+            args = ['--resume-from', out]
+        else:  # stopped before its first epoch ended: nothing to resume
+            args = run_args(out) + ['--force']
+        proc = start_cli(*args)
+        if attempt < 3:  # stop it at a random moment of training (checkpoint writes included)
+            for line in proc.stdout:
+                if line.startswith('epoch'):
+                    break
+            time.sleep(rng.uniform(0, 0.3))
+            proc.send_signal(signum)
+        _, err = proc.communicate(timeout=120)
+        if attempt == 3 or proc.returncode == 0:
+            assert proc.returncode == 0, err
+            break
+        kills += 1
+        if signum == signal.SIGKILL:
+            assert proc.returncode == -signal.SIGKILL
+        else:
+            assert proc.returncode == 128 + signum
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(
+                'train_vae.py: error: interrupted (%s)' % signal.Signals(signum).name), err
+        assert_checkpoint_readable(out)
+    assert kills >= 2  # it really was stopped, and resumed, more than once
+    assert log_rows(out) == log_rows(uninterrupted)
+    for name in ('mlp_20.model', 'mlp_20.state'):
+        assert_same_arrays(arrays(out / name), arrays(uninterrupted / name))
+    resumed, whole = arrays(out / checkpoint.CHECKPOINT), arrays(uninterrupted / checkpoint.CHECKPOINT)
+    resumed['log_row'][-1] = whole['log_row'][-1]  # all but the wall time
+    assert_same_arrays(resumed, whole)
+    assert not [n for n in os.listdir(str(out)) if n.endswith('.tmp')]
+
+
+def test_resume_goes_on_and_can_extend(tmp_path, uninterrupted):
+    out = tmp_path / 'run'
+    assert run_cli(*run_args(out, epochs=5)).returncode == 0
+    result = run_cli('--resume-from', out, '--epoch', EPOCHS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == 'epoch 6'  # not 1: it continues
+    assert log_rows(out) == log_rows(uninterrupted)
+    assert_same_arrays(arrays(out / 'mlp_20.model'), arrays(uninterrupted / 'mlp_20.model'))
+    with open(str(out / 'log.csv')) as f:
+        times = [float(line.split(',')[-1]) for line in list(f)[1:]]
+    assert times == sorted(times)  # wall time goes on from where it was
+
+
+def test_a_log_row_lost_after_its_checkpoint_is_restored(tmp_path, uninterrupted):
+    """A kill between saving checkpoint.npz and appending its row to log.csv."""
+    out = tmp_path / 'run'
+    assert run_cli(*run_args(out, epochs=4)).returncode == 0
+    lines = open(str(out / 'log.csv'), newline='').read().splitlines(True)
+    open(str(out / 'log.csv'), 'w', newline='').write(''.join(lines[:-1]))  # epoch 4's row gone
+    assert run_cli('--resume-from', out, '--epoch', EPOCHS).returncode == 0
+    assert log_rows(out) == log_rows(uninterrupted)
+
+
+def test_two_runs_into_one_folder(tmp_path):
+    out = tmp_path / 'run'
+    first = start_cli(*run_args(out, epochs=200))
+    for line in first.stdout:
+        if line.startswith('epoch 1'):
+            break
+    second = run_cli(*run_args(out, epochs=200))
+    assert first.poll() is None, 'the first run should still be training'
+    assert_one_line_error(second, 'is in use by another run (pid %d)' % first.pid)
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=60)
+    # what the first run left is one consistent run: its checkpoint and its log agree
+    epoch = assert_checkpoint_readable(out)
+    assert epoch >= 1 and len(log_rows(out)) - 1 == epoch
+    result = run_cli('--resume-from', out, '--epoch', epoch + 1)
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_earlier_run_is_refused_then_replaced_with_force(tmp_path):
+    out = tmp_path / 'run'
+    assert run_cli(*run_args(out, epochs=2)).returncode == 0
+    (out / 'samples.png').write_bytes(b'a picture of the earlier run')
+    (out / 'notes.txt').write_bytes(b'the user\'s own file')
+    before = files(out)
+    assert_one_line_error(run_cli(*run_args(out, epochs=1)),
+                          'holds an earlier run', '--force', '--resume-from')
+    assert files(out) == before
+    result = run_cli(*run_args(out, epochs=1) + ['--force'])
+    assert result.returncode == 0, result.stderr
+    after = files(out)
+    assert 'samples.png' not in after and after['notes.txt'] == before['notes.txt']
+    assert len(log_rows(out)) == 2
+
+
+def test_a_killed_runs_temporary_files_are_cleared(tmp_path):
+    out = tmp_path / 'run'
+    assert run_cli(*run_args(out, epochs=2)).returncode == 0
+    (out / '.checkpoint.npz.abc123.tmp').write_bytes(b'half a checkpoint')
+    assert run_cli('--resume-from', out, '--epoch', 3).returncode == 0
+    assert not (out / '.checkpoint.npz.abc123.tmp').exists()
+
+
+@pytest.mark.parametrize('flags, words', [
+    (['--dimz', '2'], ['--dimz 2: the run in', 'made with 20']),
+    (['--out', 'elsewhere'], ['a resumed run stays in its folder']),
+    (['-m', 'x.model'], ['--resume-from', 'continues a run']),
+])
+def test_resume_refuses_other_settings(tmp_path, flags, words):
+    out = tmp_path / 'run'
+    assert run_cli(*run_args(out, epochs=1)).returncode == 0
+    before = files(out)
+    assert_one_line_error(run_cli('--resume-from', out, *flags), *words)
+    assert files(out) == before
+
+
+def test_r_with_a_run_folder_resumes(tmp_path):
+    out = tmp_path / 'run'
+    assert run_cli(*run_args(out, epochs=1)).returncode == 0
+    result = run_cli('-r', out, '--epoch', 2)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('epoch 2\n')
+
+
+def test_checkpoint_headers_are_read_without_the_data(tmp_path):
+    path = str(tmp_path / 'c.npz')
+    np.savez(path, a=np.zeros((3, 4), np.float32), b=np.arange(5))
+    headers = checkpoint.npz_headers(path)
+    assert {k: (tuple(s), str(d)) for k, (s, d) in headers.items()} == \
+        {'a': ((3, 4), 'float32'), 'b': ((5,), 'int64')}

@@ -16,10 +16,10 @@ $(VENV)/installed: setup.py pyproject.toml build-constraints.txt
 	@touch $@
 
 demo: $(VENV)/installed
-	$(BIN)/python train_vae.py --dataset sample --seed 0 --out result
+	$(BIN)/python train_vae.py --dataset sample --seed 0 --out demo --force
 
 pictures: $(VENV)/installed
-	$(BIN)/python -m chainer_vae.visualize result --legacy-log results/legacy/qiita_log_100epochs.csv
+	$(BIN)/python -m chainer_vae.visualize demo --legacy-log results/legacy/qiita_log_100epochs.csv
 
 test: $(VENV)/installed
 	$(BIN)/python -m pytest -q

@@ -18,16 +18,11 @@ import chainer_vae  # noqa: F401  (revives chainer before it is imported below)
 import chainer
 from chainer import optimizers
 
-from chainer_vae import checkpoint, data, download, gpu, interrupt, net, train
+from chainer_vae import checkpoint, cli, data, download, gpu, interrupt, net, train
 
 # what a resumed run takes from its config.json, refusing a different value given
 RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
                 'data_dir')
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not usage + message
-        self.exit(2, '%s: error: %s\n' % (self.prog, message))
 
 
 def positive_int(text):
@@ -45,7 +40,7 @@ def seed_int(text):
 
 
 def make_parser():
-    p = Parser(prog='train_vae.py', description='Chainer example: VAE (the 2017 notebook, revived)')
+    p = cli.Parser(prog='train_vae.py', description='Chainer example: VAE (the 2017 notebook, revived)')
     p.add_argument('--gpu', '-g', type=int, default=-1,
                    help='GPU ID (negative value indicates CPU); needs CuPy')
     p.add_argument('--epoch', '-e', type=positive_int, default=100,
@@ -94,8 +89,7 @@ def parse_args(argv=None):
 
 
 def fail(message, code=1):
-    sys.stderr.write('train_vae.py: error: %s\n' % message)
-    sys.exit(code)
+    cli.fail('train_vae.py', message, code)
 
 
 def settings_of_run(args, given):
@@ -195,8 +189,8 @@ def run(args, given):
         if resuming:
             row = checkpoint.restore(args.out, model, optimizer)  # weights, Adam, NumPy RNG
             start_epoch, elapsed = row[0] + 1, folder.cut_log(row)
-        folder.write_config({k: v for k, v in vars(args).items()
-                             if k not in ('resume_from', 'force')})  # for chainer_vae.visualize
+        folder.write_config({k: v for k, v in vars(args).items()  # for visualize and resume
+                             if k not in ('out', 'resume_from', 'force')})
     except checkpoint.CheckpointError as e:
         fail(e)
     except OSError as e:

@@ -138,11 +138,6 @@ def check_npz(path, obj, prefix=''):
         headers = npz_headers(path)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise CheckpointError('%s is damaged (%s)' % (path, e)) from None
-    if isinstance(obj, chainer.Link):  # every parameter must be there
-        missing = [n.lstrip('/') for n, _ in obj.namedparams() if prefix + n.lstrip('/') not in headers]
-        if missing:
-            raise CheckpointError('%s does not fit this model: it lacks %s (check --dimz and '
-                                  '--n-hidden)' % (path, ', '.join(missing[:3])))
     for key, (shape, dtype) in headers.items():
         if not key.startswith(prefix):
             continue
@@ -151,6 +146,11 @@ def check_npz(path, obj, prefix=''):
             raise CheckpointError(
                 '%s does not fit this model: %s has shape %s, the model needs %s (check '
                 '--dimz and --n-hidden)' % (path, key, tuple(shape), tuple(expected or ())))
+    if isinstance(obj, chainer.Link):  # every parameter must be there
+        missing = [n.lstrip('/') for n, _ in obj.namedparams() if prefix + n.lstrip('/') not in headers]
+        if missing:
+            raise CheckpointError('%s does not fit this model: it lacks %s (check --dimz and '
+                                  '--n-hidden)' % (path, ', '.join(missing[:3])))
 
 
 def _deserialize(npz, path, obj, prefix=''):
@@ -248,6 +248,12 @@ class RunFolder:
 
     def write_config(self, config):
         text = json.dumps(config, indent=1).encode()
+        try:
+            with open(self.file(CONFIG), 'rb') as f:
+                if f.read() == text:  # a resumed run with the same settings
+                    return
+        except OSError:
+            pass
         write_atomic(self.file(CONFIG), lambda f: f.write(text))
 
     def read_config(self):

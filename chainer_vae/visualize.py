@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
@@ -34,23 +33,41 @@ from matplotlib import animation  # noqa: E402
 
 import chainer  # noqa: E402  (chainer_vae/__init__.py has revived it)
 
-from chainer_vae import checkpoint, data, download, kl_animation, net  # noqa: E402
+from chainer_vae import checkpoint, cli, data, download, interrupt, kl_animation, net  # noqa: E402
 
 DPI = 64  # the legacy GIFs: 4 in -> 256 px, 6 in -> 384 px
+LOG_COLUMNS = ('epoch', 'train_loss', 'train_rec_loss', 'test_loss', 'test_rec_loss')
 
 
 class VisualizeError(Exception):
     """A run directory that cannot be drawn; the message is one line for the user."""
 
 
+# config.json keys visualize needs, and what each must be
+CONFIG_KEYS = {'dimz': lambda v: type(v) is int and v > 0,
+               'n_hidden': lambda v: type(v) is int and v > 0,
+               'activation': lambda v: v in net.ACTIVATIONS,
+               'dataset': lambda v: v in ('mnist', 'sample'),
+               'data_dir': lambda v: v is None or isinstance(v, str)}
+
+
 def load_run(run_dir):
     """The run's config and its trained model."""
-    path = os.path.join(run_dir, 'config.json')
+    path = os.path.join(run_dir, checkpoint.CONFIG)
     if not os.path.isfile(path):
         raise VisualizeError('%s has no config.json: is it a train_vae.py --out directory?'
                              % run_dir)
-    with open(path) as f:
-        config = json.load(f)
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except (OSError, ValueError) as e:
+        raise VisualizeError('%s: not a readable run config (%s)' % (path, e)) from None
+    if not isinstance(config, dict):
+        raise VisualizeError('%s: not a run config' % path)
+    for key, fits in CONFIG_KEYS.items():
+        if key not in config or not fits(config[key]):
+            raise VisualizeError('%s: %s is %s' % (path, key, 'missing' if key not in config
+                                                   else 'invalid: %r' % (config[key],)))
     model = net.VAE(784, config['dimz'], config['n_hidden'],
                     act_func=net.ACTIVATIONS[config['activation']])
     model_path, _ = checkpoint.legacy_paths(run_dir, config['dimz'])
@@ -187,9 +204,17 @@ def all_pairs_gif(model, codes, path, n_steps=40):
 
 
 def read_log(path):
-    with open(path) as f:
-        rows = list(csv.DictReader(f))
-    return {key: np.array([float(r[key]) for r in rows]) for key in rows[0]}
+    """log.csv as {column: array}; VisualizeError for a missing, empty or damaged log."""
+    try:
+        with open(path, newline='') as f:
+            rows = list(csv.DictReader(f))
+        columns = {key: np.array([float(r[key]) for r in rows]) for key in LOG_COLUMNS}
+    except (OSError, ValueError, KeyError, TypeError, csv.Error) as e:
+        raise VisualizeError('%s: not a readable loss log (%s)' % (path, e or type(e).__name__)) \
+            from None
+    if not rows:
+        raise VisualizeError('%s: no epochs logged' % path)
+    return columns
 
 
 def loss_curves(log_path, path, legacy_path=None):
@@ -246,8 +271,8 @@ def render_graph(dot_path, out):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog='python -m chainer_vae.visualize', description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.Parser(prog='python -m chainer_vae.visualize', name='visualize', description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('run_dir')
     p.add_argument('--out', help='where to write (default: RUN_DIR)')
     p.add_argument('--legacy-log', help='a log of the 2017 run to overlay on the loss curves')
@@ -259,22 +284,38 @@ def main(argv=None):
         p.error('--start and --end go together')
     if args.legacy_log and not os.path.isfile(args.legacy_log):
         p.error('--legacy-log %s: file not found' % args.legacy_log)
+    if not os.path.isdir(args.run_dir):
+        p.error('%s: no such run directory' % args.run_dir)
     out = args.out or args.run_dir
+    interrupt.install()  # SIGTERM and SIGHUP end it as Ctrl-C does
     try:
         config, model = load_run(args.run_dir)
+        read_log(os.path.join(args.run_dir, checkpoint.LOG))  # checked before drawing
+        if args.legacy_log:
+            read_log(args.legacy_log)
         _, x_test, _, y_test = data.load(config['dataset'], config['data_dir'])
-    except (VisualizeError, data.DataError, download.DownloadError, ValueError, KeyError) as e:
-        sys.exit('visualize: error: %s' % e)
-    os.makedirs(out, exist_ok=True)
-    # draw into a staging folder and move the pictures in only once all are done:
-    # an interrupt leaves the previous pictures in --out whole
-    staging = tempfile.mkdtemp(prefix='.visualize-', dir=out)
+        os.makedirs(out, exist_ok=True)
+        # draw into a staging folder and move the pictures in only once all are done:
+        # an interrupt or a full disk leaves the previous pictures in --out whole
+        staging = tempfile.mkdtemp(prefix='.visualize-', dir=out)
+    except (VisualizeError, checkpoint.CheckpointError, data.DataError,
+            download.DownloadError) as e:
+        cli.fail('visualize', e)
+    except OSError as e:
+        cli.fail('visualize', 'cannot write in %s: %s' % (out, e.strerror or e))
+    except KeyboardInterrupt as e:
+        cli.fail('visualize', 'interrupted (%s); nothing was written' % getattr(e, 'name', 'SIGINT'),
+                 getattr(e, 'exit_code', 130))
     try:
         made = draw(args, config, model, x_test, y_test, staging)
         for name in made:
             os.replace(os.path.join(staging, name), os.path.join(out, name))
-    except KeyboardInterrupt:
-        sys.exit('visualize: interrupted; nothing in %s was changed' % out)
+    except KeyboardInterrupt as e:
+        cli.fail('visualize', 'interrupted (%s); nothing in %s was changed'
+                 % (getattr(e, 'name', 'SIGINT'), out), getattr(e, 'exit_code', 130))
+    except OSError as e:
+        cli.fail('visualize', 'cannot write in %s: %s; nothing there was changed'
+                 % (out, e.strerror or e))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print('wrote %s in %s' % (', '.join(made), out))

@@ -68,18 +68,20 @@ def test_checkpoint_from_another_dimz_is_refused(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_interrupt_keeps_finished_epochs_and_their_checkpoint(tmp_path):
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_interrupt_keeps_finished_epochs_and_their_checkpoint(tmp_path, signum):
     proc = start_cli('--dataset', 'sample', '--epoch', '50', '-o', tmp_path)
     for line in proc.stdout:
         if line.startswith('epoch 3'):
             break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 128 + signum  # as the shell reports a process the signal ended
     lines = err.strip().splitlines()
+    name = signal.Signals(signum).name
     assert len(lines) == 1 and re.fullmatch(
-        r'train_vae.py: error: interrupted \(SIGINT\)\. \S+ keeps the checkpoint of epoch (\d+): '
-        r'python train_vae.py --resume-from \S+ goes on', lines[0]), err
+        r'train_vae.py: error: interrupted \(%s\)\. \S+ keeps the checkpoint of epoch (\d+): '
+        r'python train_vae.py --resume-from \S+ goes on' % name, lines[0]), err
     saved = int(re.search(r'epoch (\d+)', lines[0]).group(1))
     assert saved >= 2
     with open(str(tmp_path / 'log.csv')) as f:

@@ -3,6 +3,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import signal
 import threading
 import time
 
@@ -11,18 +12,24 @@ import pytest
 
 from chainer_vae import data, download
 
-from conftest import SHARED_MNIST, needs_shared_mnist, run_cli
+from conftest import SHARED_MNIST, needs_shared_mnist, run_cli, start_cli
 
 STALL = 3  # seconds a stalling mirror waits; the client's timeout is shorter
 
 
+DRIP = 0.2  # seconds between the bytes of a dripping mirror (under any read timeout)
+DRIP_FOR = 20  # seconds a dripping mirror goes on at most
+
+
 class Mirror(http.server.BaseHTTPRequestHandler):
-    """GET /<behaviour>/<file>: ok, regzip, corrupt, truncated, stall; anything else is 404."""
+    """GET /<behaviour>/<file>: ok, regzip, corrupt, truncated, stall, drip (a byte every
+    DRIP seconds); anything else is 404."""
 
     def do_GET(self):
         self.server.hits.append(self.path)
         behaviour, _, name = self.path.strip('/').partition('/')
-        body = self.server.files.get(name, {}).get(behaviour.replace('stall', 'ok'))
+        body = self.server.files.get(name, {}).get(
+            behaviour.replace('stall', 'ok').replace('drip', 'ok'))
         if body is None:
             self.send_error(404)
             return
@@ -31,12 +38,27 @@ class Mirror(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
+        if behaviour == 'drip':
+            self.drip(body)
+            return
         if behaviour == 'truncated':
             body = body[:len(body) // 2]
         try:
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+    def drip(self, body):
+        end = time.monotonic() + DRIP_FOR
+        for i in range(len(body)):
+            if time.monotonic() > end:
+                return
+            try:
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return
+            time.sleep(DRIP)
 
     def log_message(self, *args):
         pass
@@ -136,9 +158,41 @@ def test_every_mirror_failing_is_one_clear_error(mirror, tmp_path):
     assert files_in(cache) == []
 
 
+def test_a_dripping_mirror_meets_the_deadline(mirror, tmp_path):
+    server, base, checksums = mirror
+    name = 't10k-labels-idx1-ubyte.gz'
+    start = time.time()
+    with pytest.raises(download.DownloadError, match='drip/: timed out after 1 s in all'):
+        download.download(name, str(tmp_path), [base + 'drip/'], checksums[name],
+                          timeout=5, deadline=1)
+    assert time.time() - start < 1 + 3 * DRIP  # each read came in time; the whole did not
+    assert os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_a_download_leaves_no_part_file(mirror, tmp_path, monkeypatch, signum):
+    _, base, _ = mirror
+    monkeypatch.setenv('CHAINER_VAE_MNIST_MIRRORS', base + 'drip/')
+    proc = start_cli('--test', '-o', tmp_path / 'out')
+    cache = download.cache_dir()
+    deadline = time.time() + 60
+    while not (os.path.isdir(cache) and os.listdir(cache)) and time.time() < deadline:
+        time.sleep(0.05)  # until the first .part file is there
+    assert [f for f in os.listdir(cache) if f.endswith('.part')]
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum
+    assert err.strip().splitlines() == [
+        'train_vae.py: error: interrupted (%s)' % signal.Signals(signum).name]
+    assert os.listdir(cache) == []
+    assert not (tmp_path / 'out').exists()
+
+
 def test_mirror_list_from_the_environment(monkeypatch):
     monkeypatch.setenv('CHAINER_VAE_MNIST_MIRRORS', ' http://a/x ,http://b/y/,')
     assert download.mirrors() == ('http://a/x/', 'http://b/y/')
+    monkeypatch.setenv('CHAINER_VAE_MNIST_MIRRORS', '')
+    assert download.mirrors() == ()  # none: no download
     monkeypatch.delenv('CHAINER_VAE_MNIST_MIRRORS')
     assert download.mirrors() == download.MIRRORS
     monkeypatch.setenv('CHAINER_DATASET_ROOT', '/r')

@@ -144,7 +144,7 @@ def test_bad_flags_are_refused_before_drawing(pictures, args, message, capsys):
     assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_an_interrupt_leaves_earlier_pictures_whole(pictures, tmp_path, monkeypatch):
+def test_an_interrupt_leaves_earlier_pictures_whole(pictures, tmp_path, monkeypatch, capsys):
     run = str(tmp_path / 'run')
     shutil.copytree(pictures, run)
     for name in ('reconstructions.png', 'vae_0to9.gif'):  # drawn before the interrupt
@@ -157,7 +157,9 @@ def test_an_interrupt_leaves_earlier_pictures_whole(pictures, tmp_path, monkeypa
     monkeypatch.setattr(visualize, 'all_pairs_gif', interrupted)
     with pytest.raises(SystemExit) as exit_:
         visualize.main([run, '--no-kl'])
-    assert exit_.value.code == 'visualize: interrupted; nothing in %s was changed' % run
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err == \
+        'visualize: error: interrupted (SIGINT); nothing in %s was changed\n' % run
     for name in ('reconstructions.png', 'vae_0to9.gif'):
         assert open(os.path.join(run, name), 'rb').read() == b'an earlier picture'
     assert not [f for f in os.listdir(run) if f.startswith('.visualize-')]

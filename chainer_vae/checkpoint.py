@@ -77,9 +77,23 @@ def write_atomic(path, write):
         os.close(dir_fd)
 
 
+def write_npz(f, arrays, compress):
+    """np.savez / np.savez_compressed into the open file ``f``, with the zip closed on
+    failure too (numpy leaves it to the garbage collector, which prints a traceback on a
+    full disk)."""
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(f, 'w', compression=method, allowZip64=True) as z:
+        for key, value in arrays.items():
+            with z.open(key + '.npy', 'w', force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asanyarray(value), allow_pickle=False)
+
+
 def save_npz_atomic(path, obj):
-    """serializers.save_npz (a Link or an Optimizer) through write_atomic."""
-    write_atomic(path, lambda f: serializers.save_npz(f, obj))
+    """serializers.save_npz (a Link or an Optimizer: compressed, as chainer writes it)
+    through write_atomic."""
+    arrays = {}
+    serializers.DictionarySerializer(arrays).save(obj)
+    write_atomic(path, lambda f: write_npz(f, arrays, compress=True))
 
 
 def save(out, model, optimizer, row):
@@ -93,7 +107,7 @@ def save(out, model, optimizer, row):
     arrays.update({'epoch': np.int64(epoch), 'rng/keys': keys, 'rng/pos': np.int64(pos),
                    'rng/has_gauss': np.int64(has_gauss),
                    'rng/cached_gaussian': np.float64(cached_gaussian)})
-    write_atomic(os.path.join(out, CHECKPOINT), lambda f: np.savez(f, **arrays))
+    write_atomic(os.path.join(out, CHECKPOINT), lambda f: write_npz(f, arrays, compress=False))
 
 
 # ---- reading ------------------------------------------------------------------

@@ -83,9 +83,10 @@ def train(model, optimizer, x_train, x_test, n_epoch=100, batchsize=100, xp=np, 
 
             row = (epoch, train_loss, train_rec_loss, test_loss, test_rec_loss,
                    round(time.time() - start, 3))
-            checkpoint.save(out, model, optimizer, row)  # the resume point; it holds the row too
-            log.writerow(row)
-            log_file.flush()
+            with interrupt.deferred():  # a signal waits: the checkpoint comes with its row
+                checkpoint.save(out, model, optimizer, row)  # the resume point, the row inside
+                log.writerow(row)
+                log_file.flush()
             rows.append(row)
 
     model_path, state_path = checkpoint.legacy_paths(out, model.le3_mu.out_size)

@@ -197,3 +197,17 @@ def test_checkpoint_headers_are_read_without_the_data(tmp_path):
     headers = checkpoint.npz_headers(path)
     assert {k: (tuple(s), str(d)) for k, (s, d) in headers.items()} == \
         {'a': ((3, 4), 'float32'), 'b': ((5,), 'int64')}
+
+
+def test_the_legacy_files_load_with_chainers_own_load_npz(uninterrupted):
+    import chainer.functions as F
+    from chainer import optimizers, serializers
+    from chainer_vae import net
+    model = net.VAE(784, 20, 500, act_func=F.softplus)
+    serializers.load_npz(str(uninterrupted / 'mlp_20.model'), model)
+    optimizer = optimizers.Adam()
+    optimizer.setup(model)
+    serializers.load_npz(str(uninterrupted / 'mlp_20.state'), optimizer)
+    saved = arrays(uninterrupted / 'mlp_20.model')
+    np.testing.assert_array_equal(model.ld3.W.array, saved['ld3/W'])
+    assert optimizer.t == EPOCHS  # one update an epoch in the legacy test mode

@@ -125,7 +125,8 @@ GPU_WARNINGS = '''
         import chainer_vae, chainer
         assert chainer.backends.cuda.available  # the fake CuPy loads
         chainer.backends.cuda.check_cuda_available()  # what model.to_gpu() calls
-    print(len(caught), os.environ.get('CHAINER_CUDNN'))
+    # CuPy's and chainer's warnings here are UserWarnings (not NumPy 1.x's DeprecationWarnings)
+    print(sum(issubclass(w.category, UserWarning) for w in caught), os.environ.get('CHAINER_CUDNN'))
 '''
 
 

@@ -5,7 +5,7 @@ VENV ?= .venv
 NUMPY ?= numpy
 BIN := $(VENV)/bin
 
-.PHONY: demo pictures test
+.PHONY: demo pictures test bench
 
 # chainer 7.8.1 is an sdist whose setup.py imports pkg_resources, gone from
 # setuptools >= 82: build-constraints.txt pins its build to setuptools<82.
@@ -23,3 +23,17 @@ pictures: $(VENV)/installed
 
 test: $(VENV)/installed
 	$(BIN)/python -m pytest -q
+
+# Not part of the tests: the speed benchmark (benchmarks/bench_epoch.py) against PyTorch.
+# The CPU build of torch 2.13.0 on these machines is a Python 3.11 wheel; DATA_DIR holds
+# the four MNIST .gz files (else the cache, downloaded once).
+BENCH_PYTHON ?= python3.11
+BENCH_VENV ?= .venv-bench
+$(BENCH_VENV)/installed: setup.py pyproject.toml build-constraints.txt
+	$(BENCH_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	PIP_BUILD_CONSTRAINT=build-constraints.txt $(BENCH_VENV)/bin/python -m pip install -q -e '.[bench]' 'torch==2.13.0' '$(NUMPY)'
+	@touch $@
+
+bench: $(BENCH_VENV)/installed
+	$(BENCH_VENV)/bin/python benchmarks/bench_epoch.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))

@@ -16,6 +16,7 @@ setup(
     ],
     extras_require={
         'test': ['pytest', 'hypothesis'],
+        'bench': ['torch'],  # benchmarks/ only; make bench pins the local CPU build
         # CuPy 14 finds pip's CUDA libraries only through its [ctk] extra (README: GPU)
         'gpu': ['cupy-cuda12x[ctk]>=14,<15'],
         'gpu-cuda13': ['cupy-cuda13x[ctk]>=14,<15'],

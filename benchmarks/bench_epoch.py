@@ -46,7 +46,7 @@ def torch_worker(data_dir, dimz, epochs, seed):
     from chainer_vae import data
 
     torch.manual_seed(seed)
-    x_train, x_test, _, _ = data.load('mnist', data_dir)
+    x_train, x_test, _, _ = data.load('mnist', data_dir)  # the same verified loader
     x_train, x_test = torch.from_numpy(x_train), torch.from_numpy(x_test)
 
     def linear(n_in, n_out):
@@ -85,8 +85,8 @@ def torch_worker(data_dir, dimz, epochs, seed):
             loss, rec = model.loss(x)
             loss.backward()
             optimizer.step()
-            sum_loss += float(loss) * len(x)
-            sum_rec += float(rec) * len(x)
+            sum_loss += loss.item() * len(x)
+            sum_rec += rec.item() * len(x)
         print('train mean loss={}, mean reconstruction loss={}'.format(
             sum_loss / N_TRAIN, sum_rec / N_TRAIN), flush=True)
         sum_loss = sum_rec = 0.0
@@ -94,8 +94,8 @@ def torch_worker(data_dir, dimz, epochs, seed):
             for i in range(0, N_TEST, BATCH):
                 x = x_test[i:i + BATCH]
                 loss, rec = model.loss(x, k=K)
-                sum_loss += float(loss) * len(x)
-                sum_rec += float(rec) * len(x)
+                sum_loss += loss.item() * len(x)
+                sum_rec += rec.item() * len(x)
         print('test  mean loss={}, mean reconstruction loss={}'.format(
             sum_loss / N_TEST, sum_rec / N_TEST), flush=True)
 
@@ -166,7 +166,8 @@ def timed_run(command, epochs):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--data-dir', required=True, help='the four MNIST .gz files')
+    p.add_argument('--data-dir', help='the four MNIST .gz files (default: the cache, '
+                                      'downloaded once)')
     p.add_argument('--epochs', type=int, default=4, help='epochs per run (>= 3)')
     p.add_argument('--rounds', type=int, default=2, help='alternating rounds of the contenders')
     p.add_argument('--dimz', type=int, nargs='+', default=[20, 2])
@@ -182,20 +183,21 @@ def main():
     except ImportError:
         torch_version = None
 
+    data_flag = ['--data-dir', args.data_dir] if args.data_dir else []
     rows = []
     for dimz in args.dimz:
         results = {'ours': [], 'pytorch': []}
         rss = {}
         for _ in range(args.rounds):
             with tempfile.TemporaryDirectory() as out:
-                ours = [sys.executable, 'train_vae.py', '--data-dir', args.data_dir, '--seed',
-                        str(args.seed), '--epoch', str(args.epochs), '--dimz', str(dimz), '-o', out]
+                ours = [sys.executable, 'train_vae.py', '--seed', str(args.seed), '--epoch',
+                        str(args.epochs), '--dimz', str(dimz), '-o', out] + data_flag
                 parts, rss['ours'] = timed_run(ours, args.epochs)
                 results['ours'] += parts
             if torch_version:
                 theirs = [sys.executable, os.path.abspath(__file__), '--worker', 'torch',
-                          '--data-dir', args.data_dir, '--epochs', str(args.epochs),
-                          '--dimz', str(dimz), '--seed', str(args.seed)]
+                          '--epochs', str(args.epochs), '--dimz', str(dimz),
+                          '--seed', str(args.seed)] + data_flag
                 parts, rss['pytorch'] = timed_run(theirs, args.epochs)
                 results['pytorch'] += parts
         floor = matmul_floor(dimz)

@@ -1,0 +1,90 @@
+"""chainer_vae/speed.py changes the speed, never the numbers: bitwise against chainer."""
+import numpy as np
+import pytest
+
+import chainer
+import chainer.functions as F
+from chainer import optimizers
+from chainer.functions.activation import softplus as chainer_softplus
+
+from chainer_vae import net, speed
+
+from conftest import run_cli
+from test_checkpoint import arrays, log_rows, run_args
+
+
+@pytest.fixture
+def fast():
+    speed.configure()
+    yield
+    speed.configure(debug=True)  # chainer's own again for the other tests
+
+
+def bits(array):
+    return np.ascontiguousarray(array).view(np.int32)
+
+
+def special_values(shape, seed=0):
+    x = (np.random.RandomState(seed).standard_normal(shape) * 30).astype(np.float32)
+    x.flat[:10] = [np.nan, -np.nan, 0.0, -0.0, np.inf, -np.inf, 1e-45, -1e-45, 88.7, -103.9]
+    return x
+
+
+@pytest.mark.parametrize('shape', [(100, 500), (100, 784), (7,)])
+def test_softplus_is_chainers_bit_for_bit(fast, shape):
+    x = special_values(shape)
+    ours = F.softplus(x).array
+    theirs = speed.CHAINER_SOFTPLUS(chainer_softplus.Softplus(), (x,))[0]
+    np.testing.assert_array_equal(bits(ours), bits(theirs))
+
+
+def test_softplus_with_another_beta_is_chainers(fast):
+    x = special_values((50,))
+    np.testing.assert_array_equal(bits(F.softplus(x, beta=2.0).array),
+                                  bits(speed.CHAINER_SOFTPLUS(chainer_softplus.Softplus(2.0), (x,))[0]))
+
+
+def test_debug_puts_chainers_own_back():
+    speed.configure()
+    assert chainer_softplus.Softplus.forward_cpu is speed.softplus_forward_cpu
+    assert not chainer.config.type_check
+    speed.configure(debug=True)
+    assert chainer_softplus.Softplus.forward_cpu is speed.CHAINER_SOFTPLUS
+    assert chainer.config.type_check
+
+
+def train_steps(optimizer, n_steps=4, amsgrad=False):
+    """A small softplus VAE after n Adam steps: its parameters and Adam's m and v."""
+    np.random.seed(0)
+    model = net.VAE(784, 5, 300, act_func=F.softplus)  # le1/W: 235,200 > one block
+    optimizer.setup(model)
+    for step in range(n_steps):
+        x = np.random.RandomState(step).rand(20, 784).astype(np.float32)
+        optimizer.update(model.get_loss_func(), chainer.Variable(x))
+    found = {}
+    for name, param in model.namedparams():
+        found[name] = param.array
+        for key, value in param.update_rule.state.items():
+            found[name + '/' + key] = value
+    return found
+
+
+@pytest.mark.parametrize('amsgrad', [False, True])  # AMSGrad: chainer's own update
+def test_adam_is_chainers_bit_for_bit(amsgrad):
+    ours = train_steps(speed.Adam(amsgrad=amsgrad))
+    theirs = train_steps(optimizers.Adam(amsgrad=amsgrad))
+    assert sorted(ours) == sorted(theirs)
+    for key in ours:
+        np.testing.assert_array_equal(bits(ours[key]), bits(theirs[key]), err_msg=key)
+
+
+def test_a_run_with_debug_is_the_same_run(tmp_path):
+    """--debug: chainer's type checks and softplus; the same numbers and weights."""
+    for name, extra in (('fast', []), ('debug', ['--debug'])):
+        result = run_cli(*run_args(tmp_path / name, epochs=3) + extra)
+        assert result.returncode == 0, result.stderr
+    assert log_rows(tmp_path / 'fast') == log_rows(tmp_path / 'debug')
+    fast_model, debug_model = arrays(tmp_path / 'fast' / 'mlp_20.model'), \
+        arrays(tmp_path / 'debug' / 'mlp_20.model')
+    for key in fast_model:
+        np.testing.assert_array_equal(bits(fast_model[key]), bits(debug_model[key]))

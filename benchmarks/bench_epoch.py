@@ -3,7 +3,7 @@
 model and loop in PyTorch (where torch is importable), and the floor of the matrix
 products that such an epoch needs.
 
-    python benchmarks/bench_epoch.py --data-dir DIR [--epochs 4] [--rounds 2]
+    python benchmarks/bench_epoch.py --data-dir DIR [--epochs 4] [--rounds 2] [--gpu 0]
                                      [--out results/benchmarks/cpu.md]
 
 - ours: ``python train_vae.py --data-dir DIR --seed 0`` itself, in a subprocess; the
@@ -38,7 +38,7 @@ N_TRAIN, N_TEST, BATCH, K, N_IN, N_H = 60000, 10000, 100, 10, 784, 500
 
 # ---- the PyTorch contender ------------------------------------------------------
 
-def torch_worker(data_dir, dimz, epochs, seed):
+def torch_worker(data_dir, dimz, epochs, seed, gpu=-1):
     """The legacy loop in PyTorch, printing the legacy lines."""
     import torch
     import torch.nn.functional as F
@@ -47,7 +47,8 @@ def torch_worker(data_dir, dimz, epochs, seed):
 
     torch.manual_seed(seed)
     x_train, x_test, _, _ = data.load('mnist', data_dir)  # the same verified loader
-    x_train, x_test = torch.from_numpy(x_train), torch.from_numpy(x_test)
+    device = torch.device('cuda:%d' % gpu if gpu >= 0 else 'cpu')
+    x_train, x_test = torch.from_numpy(x_train).to(device), torch.from_numpy(x_test).to(device)
 
     def linear(n_in, n_out):
         layer = torch.nn.Linear(n_in, n_out)
@@ -73,11 +74,11 @@ def torch_worker(data_dir, dimz, epochs, seed):
             kl = 0.5 * torch.sum(mu * mu + torch.exp(ln_var) - ln_var - 1) / len(x)
             return rec + kl, rec
 
-    model = VAE()
+    model = VAE().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     for epoch in range(1, epochs + 1):
         print('epoch', epoch, flush=True)
-        perm = torch.randperm(N_TRAIN)
+        perm = torch.randperm(N_TRAIN, device=device)
         sum_loss = sum_rec = 0.0
         for i in range(0, N_TRAIN, BATCH):
             x = x_train[perm[i:i + BATCH]]
@@ -171,12 +172,14 @@ def main():
     p.add_argument('--epochs', type=int, default=4, help='epochs per run (>= 3)')
     p.add_argument('--rounds', type=int, default=2, help='alternating rounds of the contenders')
     p.add_argument('--dimz', type=int, nargs='+', default=[20, 2])
-    p.add_argument('--out', default=os.path.join(REPO, 'results', 'benchmarks', 'cpu.md'))
+    p.add_argument('--out', help='default: results/benchmarks/cpu.md (gpu.md with --gpu)')
     p.add_argument('--worker', choices=['torch'], help=argparse.SUPPRESS)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--gpu', type=int, default=-1,
+                   help='run both contenders on this GPU (no floor: it is NumPy\'s)')
     args = p.parse_args()
     if args.worker == 'torch':
-        return torch_worker(args.data_dir, args.dimz[0], args.epochs, args.seed)
+        return torch_worker(args.data_dir, args.dimz[0], args.epochs, args.seed, args.gpu)
     try:
         import torch
         torch_version = torch.__version__
@@ -191,20 +194,22 @@ def main():
         for _ in range(args.rounds):
             with tempfile.TemporaryDirectory() as out:
                 ours = [sys.executable, 'train_vae.py', '--seed', str(args.seed), '--epoch',
-                        str(args.epochs), '--dimz', str(dimz), '-o', out] + data_flag
+                        str(args.epochs), '--dimz', str(dimz), '--gpu', str(args.gpu), '-o', out] + data_flag
                 parts, rss['ours'] = timed_run(ours, args.epochs)
                 results['ours'] += parts
             if torch_version:
                 theirs = [sys.executable, os.path.abspath(__file__), '--worker', 'torch',
                           '--epochs', str(args.epochs), '--dimz', str(dimz),
-                          '--seed', str(args.seed)] + data_flag
+                          '--seed', str(args.seed), '--gpu', str(args.gpu)] + data_flag
                 parts, rss['pytorch'] = timed_run(theirs, args.epochs)
                 results['pytorch'] += parts
-        floor = matmul_floor(dimz)
+        floor = matmul_floor(dimz) if args.gpu < 0 else None
         med = {name: [statistics.median(p[j] for p in parts) for j in range(3)]
                for name, parts in results.items() if parts}
         rows.append((dimz, med, floor, rss))
 
+    args.out = args.out or os.path.join(REPO, 'results', 'benchmarks',
+                                        'gpu.md' if args.gpu >= 0 else 'cpu.md')
     lines = report(args, rows, torch_version)
     print('\n'.join(lines))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -216,7 +221,8 @@ def report(args, rows, torch_version):
     import numpy
     cpu = next((line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo')
                 if line.startswith('model name')), platform.processor())
-    lines = ['# One epoch of the legacy configuration on a CPU', '',
+    where = 'GPU %d' % args.gpu if args.gpu >= 0 else 'a CPU'
+    lines = ['# One epoch of the legacy configuration on %s' % where, '',
              'Made by `python benchmarks/bench_epoch.py %s` on %s.' % (
                  ' '.join(sys.argv[1:]), time.strftime('%Y-%m-%d')),
              '', 'Machine: %s, %d cores; Python %s, NumPy %s, PyTorch %s; BLAS threads: %s.' % (
@@ -234,14 +240,16 @@ def report(args, rows, torch_version):
                 tr, ev, tot = med[name]
                 lines.append('| %d | %s | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f |' % (
                     dimz, name, tr, ev, tot, N_TRAIN / tr, N_TEST / ev, rss[name]))
-        lines.append('| %d | floor (matmul) | %.2f | %.2f | %.2f | | | |' % (
-            dimz, floor['train'], floor['eval'], floor['train'] + floor['eval']))
+        if floor:
+            lines.append('| %d | floor (matmul) | %.2f | %.2f | %.2f | | | |' % (
+                dimz, floor['train'], floor['eval'], floor['train'] + floor['eval']))
     lines += ['', '| dimz | ours / PyTorch (epoch) | ours / floor (train) | ours / floor (eval) |',
               '|---|---|---|---|']
     for dimz, med, floor, rss in rows:
         ratio = ('%.2f' % (med['ours'][2] / med['pytorch'][2])) if 'pytorch' in med else 'n/a'
-        lines.append('| %d | %s | %.2f | %.2f |' % (dimz, ratio, med['ours'][0] / floor['train'],
-                                                   med['ours'][1] / floor['eval']))
+        lines.append('| %d | %s | %s | %s |' % (
+            dimz, ratio, '%.2f' % (med['ours'][0] / floor['train']) if floor else 'n/a',
+            '%.2f' % (med['ours'][1] / floor['eval']) if floor else 'n/a'))
     lines.append('')
     lines.append('Raw medians: ' + json.dumps([
         {'dimz': d, 'median_s': m, 'floor_s': f, 'peak_rss_mib': r} for d, m, f, r in rows]))

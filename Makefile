@@ -5,7 +5,7 @@ VENV ?= .venv
 NUMPY ?= numpy
 BIN := $(VENV)/bin
 
-.PHONY: demo pictures test bench
+.PHONY: demo pictures test lint bench
 
 # chainer 7.8.1 is an sdist whose setup.py imports pkg_resources, gone from
 # setuptools >= 82: build-constraints.txt pins its build to setuptools<82.
@@ -23,6 +23,9 @@ pictures: $(VENV)/installed
 
 test: $(VENV)/installed
 	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/installed    # ruff, configured in pyproject.toml; CI runs it before the tests
+	$(BIN)/python -m ruff check .
 
 # Not part of the tests: the speed benchmark (benchmarks/bench_epoch.py) against PyTorch.
 # The CPU build of torch 2.13.0 on these machines is a Python 3.11 wheel; DATA_DIR holds

@@ -39,7 +39,8 @@ def seed_int(text):
 
 
 def make_parser():
-    p = cli.Parser(prog='train_vae.py', description='Chainer example: VAE (the 2017 notebook, revived)')
+    p = cli.Parser(prog='train_vae.py',
+                   description='Chainer example: VAE (the 2017 notebook, revived)')
     p.add_argument('--gpu', '-g', type=int, default=-1,
                    help='GPU ID (negative value indicates CPU); needs CuPy')
     p.add_argument('--epoch', '-e', type=positive_int, default=100,
@@ -205,8 +206,8 @@ def run(args, given):
     except train.TrainingError as e:
         fail('%s; stopped. %s' % (e, resume_hint(args.out)))
     except MemoryError as e:  # CuPy's OutOfMemoryError too
-        fail('out of memory (%s); stopped. %s' % (str(e).splitlines()[0] if str(e) else 'MemoryError',
-                                                 resume_hint(args.out)))
+        why = str(e).splitlines()[0] if str(e) else 'MemoryError'
+        fail('out of memory (%s); stopped. %s' % (why, resume_hint(args.out)))
     except OSError as e:  # a full disk, say
         fail('cannot write in --out %s: %s; stopped. %s'
              % (args.out, e.strerror or e, resume_hint(args.out)))

@@ -70,7 +70,8 @@ def torch_worker(data_dir, dimz, epochs, seed, gpu=-1):
             for _ in range(k):
                 z = mu + torch.exp(0.5 * ln_var) * torch.randn_like(mu)
                 logits = self.ld3(F.softplus(self.ld2(F.softplus(self.ld1(z)))))
-                rec = rec + F.binary_cross_entropy_with_logits(logits, x, reduction='sum') / (k * len(x))
+                nll = F.binary_cross_entropy_with_logits(logits, x, reduction='sum')
+                rec = rec + nll / (k * len(x))
             kl = 0.5 * torch.sum(mu * mu + torch.exp(ln_var) - ln_var - 1) / len(x)
             return rec + kl, rec
 
@@ -107,7 +108,8 @@ def matmul_floor(dimz, repeats=3):
     """Seconds of the matrix products of one training epoch and one evaluation, best of
     ``repeats``: float32 GEMMs of the legacy shapes, nothing else."""
     rng = np.random.RandomState(0)
-    layers = [(N_IN, N_H), (N_H, N_H), (N_H, dimz), (N_H, dimz), (dimz, N_H), (N_H, N_H), (N_H, N_IN)]
+    layers = [(N_IN, N_H), (N_H, N_H), (N_H, dimz), (N_H, dimz),  # (in, out): the encoder,
+              (dimz, N_H), (N_H, N_H), (N_H, N_IN)]                 # the decoder
     W = [rng.standard_normal((o, i)).astype(np.float32) for i, o in layers]
     xs = {n: rng.standard_normal((BATCH, n)).astype(np.float32) for n in (N_IN, N_H, dimz)}
 
@@ -194,7 +196,8 @@ def main():
         for _ in range(args.rounds):
             with tempfile.TemporaryDirectory() as out:
                 ours = [sys.executable, 'train_vae.py', '--seed', str(args.seed), '--epoch',
-                        str(args.epochs), '--dimz', str(dimz), '--gpu', str(args.gpu), '-o', out] + data_flag
+                        str(args.epochs), '--dimz', str(dimz), '--gpu', str(args.gpu),
+                        '-o', out] + data_flag
                 parts, rss['ours'] = timed_run(ours, args.epochs)
                 results['ours'] += parts
             if torch_version:

@@ -14,6 +14,7 @@ legacy pair ``mlp_<dimz>.model`` / ``mlp_<dimz>.state``.
 - Nothing is unpickled, and an npz is checked against the model's shapes from
   its array headers before any array is read.
 """
+import contextlib
 import csv
 import fcntl
 import glob
@@ -68,7 +69,8 @@ def write_atomic(path, write):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        os.remove(tmp)
+        with contextlib.suppress(FileNotFoundError):  # gone already if the rename was done
+            os.remove(tmp)
         raise
     dir_fd = os.open(directory, os.O_RDONLY)
     try:
@@ -161,7 +163,8 @@ def check_npz(path, obj, prefix=''):
                 '%s does not fit this model: %s has shape %s, the model needs %s (check '
                 '--dimz and --n-hidden)' % (path, key, tuple(shape), tuple(expected or ())))
     if isinstance(obj, chainer.Link):  # every parameter must be there
-        missing = [n.lstrip('/') for n, _ in obj.namedparams() if prefix + n.lstrip('/') not in headers]
+        names = [n.lstrip('/') for n, _ in obj.namedparams()]
+        missing = [n for n in names if prefix + n not in headers]
         if missing:
             raise CheckpointError('%s does not fit this model: it lacks %s (check --dimz and '
                                   '--n-hidden)' % (path, ', '.join(missing[:3])))
@@ -234,7 +237,8 @@ class RunFolder:
             os.makedirs(self.path, exist_ok=True)
             self._lock_fd = os.open(self.file(LOCK), os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise CheckpointError('cannot write in --out %s: %s' % (self.path, e.strerror)) from None
+            raise CheckpointError('cannot write in --out %s: %s'
+                                  % (self.path, e.strerror)) from None
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

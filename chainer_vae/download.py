@@ -136,7 +136,8 @@ def download(name, directory, urls, md5, timeout=TIMEOUT, deadline=DEADLINE):
 
 
 def ensure_mnist(directory=None, urls=None, checksums=MD5, timeout=TIMEOUT, deadline=DEADLINE):
-    """The cache directory, holding every file of ``checksums`` verified; downloads what is missing."""
+    """The cache directory, holding every file of ``checksums`` verified; downloads what is
+    missing."""
     directory = directory or cache_dir()
     urls = mirrors() if urls is None else urls
     for name, md5 in checksums.items():

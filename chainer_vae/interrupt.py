@@ -26,7 +26,14 @@ class Interrupted(KeyboardInterrupt):
         self.exit_code = 128 + signum
 
 
+_deferring = 0  # open deferred() blocks
+_pending = []  # signals that came during them
+
+
 def _raise(signum, frame):
+    if _deferring:
+        _pending.append(signum)
+        return
     raise Interrupted(signum)
 
 
@@ -40,12 +47,20 @@ def install():
 
 @contextlib.contextmanager
 def deferred():
-    """Hold SIGINT, SIGTERM and SIGHUP back until the block is done, then act on them."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    """Hold SIGINT, SIGTERM and SIGHUP (as install() handles them) back until the block
+    is done, then act on them. Done in Python, not with pthread_sigmask: the kernel may
+    hand a signal to any thread (BLAS has its own), and Python runs its handler in the
+    main thread all the same."""
+    global _deferring
+    _deferring += 1
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _deferring -= 1
+        if not _deferring and _pending:
+            signum = _pending[0]
+            del _pending[:]
+            raise Interrupted(signum)
 
 
 class OutputUntilClosed:

@@ -58,7 +58,9 @@ def _missing(module_name):
     if module_name in sys.modules:  # imported already, or our stand-in
         return False
     try:
-        return importlib.util.find_spec(module_name) is None
+        with warnings.catch_warnings():  # NumPy 1.x warns that numpy.distutils is deprecated
+            warnings.simplefilter('ignore', DeprecationWarning)
+            return importlib.util.find_spec(module_name) is None
     except ImportError:
         return True
 

@@ -39,7 +39,8 @@ def train(model, optimizer, x_train, x_test, n_epoch=100, batchsize=100, xp=np, 
     N, N_test = len(x_train), len(x_test)
     start = time.time() - elapsed
     rows = []
-    with open(os.path.join(out, 'log.csv'), 'w' if start_epoch == 1 else 'a', newline='') as log_file:
+    mode = 'w' if start_epoch == 1 else 'a'  # a resumed run appends
+    with open(os.path.join(out, 'log.csv'), mode, newline='') as log_file:
         log = csv.writer(log_file)
         if start_epoch == 1:
             log.writerow(LOG_FIELDS)

@@ -304,7 +304,8 @@ def main(argv=None):
     except OSError as e:
         cli.fail('visualize', 'cannot write in %s: %s' % (out, e.strerror or e))
     except KeyboardInterrupt as e:
-        cli.fail('visualize', 'interrupted (%s); nothing was written' % getattr(e, 'name', 'SIGINT'),
+        cli.fail('visualize',
+                 'interrupted (%s); nothing was written' % getattr(e, 'name', 'SIGINT'),
                  getattr(e, 'exit_code', 130))
     try:
         made = draw(args, config, model, x_test, y_test, staging)

@@ -99,7 +99,8 @@ def test_killed_at_random_moments_then_resumed_equals_uninterrupted(tmp_path, un
     assert log_rows(out) == log_rows(uninterrupted)
     for name in ('mlp_20.model', 'mlp_20.state'):
         assert_same_arrays(arrays(out / name), arrays(uninterrupted / name))
-    resumed, whole = arrays(out / checkpoint.CHECKPOINT), arrays(uninterrupted / checkpoint.CHECKPOINT)
+    resumed = arrays(out / checkpoint.CHECKPOINT)
+    whole = arrays(uninterrupted / checkpoint.CHECKPOINT)
     resumed['log_row'][-1] = whole['log_row'][-1]  # all but the wall time
     assert_same_arrays(resumed, whole)
     assert not [n for n in os.listdir(str(out)) if n.endswith('.tmp')]
@@ -211,3 +212,21 @@ def test_the_legacy_files_load_with_chainers_own_load_npz(uninterrupted):
     saved = arrays(uninterrupted / 'mlp_20.model')
     np.testing.assert_array_equal(model.ld3.W.array, saved['ld3/W'])
     assert optimizer.t == EPOCHS  # one update an epoch in the legacy test mode
+
+
+def test_a_signal_in_a_deferred_block_acts_when_the_block_ends():
+    from chainer_vae import interrupt
+    saved = {s: signal.getsignal(s) for s in interrupt.SIGNALS}
+    interrupt.install()
+    done = []
+    try:
+        with pytest.raises(interrupt.Interrupted) as caught:
+            with interrupt.deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # the handler has run by now, and waited
+                done.append('the whole block')
+        assert done == ['the whole block']
+        assert caught.value.name == 'SIGTERM' and caught.value.exit_code == 143
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)

@@ -56,7 +56,8 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, words):
 
 def test_checkpoint_from_another_dimz_is_refused(tmp_path):
     first = tmp_path / 'z2'
-    assert run_cli('--test', '--dataset', 'sample', '-e', '1', '-z', '2', '-o', str(first)).returncode == 0
+    result = run_cli('--test', '--dataset', 'sample', '-e', '1', '-z', '2', '-o', str(first))
+    assert result.returncode == 0
     before = (first / 'mlp_2.model').read_bytes()
     result = run_cli('--dataset', 'sample', '-z', '20', '-m', str(first / 'mlp_2.model'),
                      '-o', str(first))

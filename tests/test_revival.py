@@ -51,7 +51,8 @@ def test_no_pkg_resources_and_no_numpy_distutils():
         pr = sys.modules['pkg_resources']
         pr.require('numpy>=1.0')
         pr.WorkingSet().require('six')
-        for req, error in [('numpy<1.0', pr.VersionConflict), ('no-such-dist', pr.DistributionNotFound)]:
+        for req, error in [('numpy<1.0', pr.VersionConflict),
+                           ('no-such-dist', pr.DistributionNotFound)]:
             try:
                 pr.require(req)
                 print('no error for', req)
@@ -83,7 +84,8 @@ def test_nothing_is_patched_where_nothing_is_missing():
 def fake_distribution(tmp_path, name, version):
     info = tmp_path / ('%s-%s.dist-info' % (name.replace('-', '_'), version))
     info.mkdir()
-    (info / 'METADATA').write_text('Metadata-Version: 2.1\nName: %s\nVersion: %s\n' % (name, version))
+    (info / 'METADATA').write_text('Metadata-Version: 2.1\nName: %s\nVersion: %s\n'
+                                   % (name, version))
     return str(tmp_path)
 
 

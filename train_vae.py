@@ -96,8 +96,6 @@ def fail(message, code=1):
 
 def settings_of_run(args, given):
     """For a resumed run: its settings from config.json; flags that contradict them refused."""
-    if args.resume and os.path.isdir(args.resume):
-        args.resume_from, args.resume = args.resume, ''
     if args.initmodel or args.resume:
         fail('-m/-r load legacy files into a new run; --resume-from %s continues a run'
              % args.resume_from)
@@ -144,11 +142,14 @@ def main(argv=None):
     try:
         run(args, given)
     except KeyboardInterrupt as e:  # before training started: nothing was written
-        fail('interrupted (%s)' % getattr(e, 'name', 'SIGINT'), getattr(e, 'exit_code', 130))
+        name, code = interrupt.stopped_by(e)
+        fail('interrupted (%s)' % name, code)
 
 
 def run(args, given):
-    resuming = bool(args.resume_from) or bool(args.resume and os.path.isdir(args.resume))
+    if args.resume and os.path.isdir(args.resume):  # -r RUN_DIR: as --resume-from
+        args.resume_from, args.resume = args.resume, ''
+    resuming = bool(args.resume_from)
     if resuming:
         settings_of_run(args, given)
     elif args.resume and not args.initmodel:
@@ -212,8 +213,8 @@ def run(args, given):
         fail('cannot write in --out %s: %s; stopped. %s'
              % (args.out, e.strerror or e, resume_hint(args.out)))
     except KeyboardInterrupt as e:
-        fail('interrupted (%s). %s' % (getattr(e, 'name', 'SIGINT'), resume_hint(args.out)),
-             getattr(e, 'exit_code', 130))
+        name, code = interrupt.stopped_by(e)
+        fail('interrupted (%s). %s' % (name, resume_hint(args.out)), code)
 
 
 def resume_hint(out):

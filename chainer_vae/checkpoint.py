@@ -2,8 +2,8 @@
 
 A run folder (``train_vae.py --out``) holds config.json, log.csv, graph.dot,
 ``checkpoint.npz`` -- the state at the end of the last finished epoch: model,
-Adam state, epoch and NumPy's random state -- and, once the run is done, the
-legacy pair ``mlp_<dimz>.model`` / ``mlp_<dimz>.state``.
+Adam state, epoch, NumPy's random state and the epoch's log row -- and, once the
+run is done, the legacy pair ``mlp_<dimz>.model`` / ``mlp_<dimz>.state``.
 
 - Every file is written under a unique temporary name, fsynced, then renamed
   over its target: a kill at any instant leaves the previous version whole.
@@ -143,17 +143,21 @@ def _expected_shape(obj, key):
     return () if state == 't' else params[param].shape  # Adam's m and v match their param
 
 
-def check_npz(path, obj, prefix=''):
-    """Raise CheckpointError unless the npz at ``path`` holds ``obj``'s arrays in its
-    shapes (read from the headers, so that a crafted header never allocates)."""
+def checked_headers(path):
+    """npz_headers of an existing npz file; CheckpointError for anything else."""
     if not os.path.isfile(path):
         raise CheckpointError('%s: file not found' % path)
     if not zipfile.is_zipfile(path):
         raise CheckpointError('%s is not an .npz checkpoint written by this program' % path)
     try:
-        headers = npz_headers(path)
+        return npz_headers(path)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise CheckpointError('%s is damaged (%s)' % (path, e)) from None
+
+
+def check_shapes(path, headers, obj, prefix=''):
+    """Raise CheckpointError unless ``headers`` (of the npz at ``path``) hold ``obj``'s
+    arrays in its shapes: read from the headers, so that a crafted one never allocates."""
     for key, (shape, dtype) in headers.items():
         if not key.startswith(prefix):
             continue
@@ -170,10 +174,13 @@ def check_npz(path, obj, prefix=''):
                                   '--n-hidden)' % (path, ', '.join(missing[:3])))
 
 
-def _deserialize(npz, path, obj, prefix=''):
+@contextlib.contextmanager
+def _reading(path):
+    """np.load(path) without pickle; a key, shape or data fault inside is one line."""
     try:
-        serializers.NpzDeserializer(npz, path=prefix).load(obj)
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as e:
+        with np.load(path, allow_pickle=False) as npz:
+            yield npz
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError('%s does not fit this model (check --dimz and --n-hidden): %s'
                               % (path, why)) from None
@@ -181,9 +188,9 @@ def _deserialize(npz, path, obj, prefix=''):
 
 def load_npz(path, obj):
     """serializers.load_npz, checked first, without pickle (chainer's passes allow_pickle=True)."""
-    check_npz(path, obj)
-    with np.load(path, allow_pickle=False) as npz:
-        _deserialize(npz, path, obj)
+    check_shapes(path, checked_headers(path), obj)
+    with _reading(path) as npz:
+        serializers.NpzDeserializer(npz).load(obj)
 
 
 RNG_SHAPES = {'epoch': (), 'rng/keys': (624,), 'rng/pos': (), 'rng/has_gauss': (),
@@ -194,14 +201,15 @@ def restore(out, model, optimizer):
     """Load checkpoint.npz of ``out`` into model, optimizer and NumPy's generator;
     return its log.csv row (epoch first)."""
     path = os.path.join(out, CHECKPOINT)
-    check_npz(path, model, 'model/')
-    check_npz(path, optimizer, 'optimizer/')
-    headers = npz_headers(path)
-    if any(tuple(headers.get(k, ((-1,), None))[0]) != s for k, s in RNG_SHAPES.items()):
-        raise CheckpointError('%s lacks the epoch or the random state' % path)
-    with np.load(path, allow_pickle=False) as npz:
-        _deserialize(npz, path, model, 'model/')
-        _deserialize(npz, path, optimizer, 'optimizer/')
+    headers = checked_headers(path)
+    check_shapes(path, headers, model, 'model/')
+    check_shapes(path, headers, optimizer, 'optimizer/')
+    for key, shape in RNG_SHAPES.items():
+        if key not in headers or tuple(headers[key][0]) != shape or headers[key][1].hasobject:
+            raise CheckpointError('%s lacks the epoch, its log row or the random state' % path)
+    with _reading(path) as npz:
+        serializers.NpzDeserializer(npz, path='model/').load(model)
+        serializers.NpzDeserializer(npz, path='optimizer/').load(optimizer)
         np.random.set_state(('MT19937', npz['rng/keys'].astype(np.uint32), int(npz['rng/pos']),
                              int(npz['rng/has_gauss']), float(npz['rng/cached_gaussian'])))
         return (int(npz['epoch']),) + tuple(float(v) for v in npz['log_row'])

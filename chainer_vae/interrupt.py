@@ -6,8 +6,9 @@
   blocks run (no download leaves a .part behind). Training keeps nothing in
   memory that is not also on disk: the checkpoint of the last finished epoch is
   the resume point, whatever instant the signal comes at.
-- ``deferred()`` holds these signals back while a group of files is written
-  that belongs together (the legacy mlp_<dimz>.model / .state pair).
+- ``deferred()`` holds these signals back while files are written that belong
+  together (a checkpoint and its log.csv row; the legacy mlp_<dimz>.model /
+  .state pair).
 - A closed stdout (``train_vae.py | head``) ends the output, not the training.
 """
 import contextlib
@@ -24,6 +25,12 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(signal.Signals(signum).name)
         self.name = signal.Signals(signum).name
         self.exit_code = 128 + signum
+
+
+def stopped_by(error):
+    """(signal name, exit code) of a KeyboardInterrupt: Interrupted's, or Ctrl-C's where
+    the handlers were not installed."""
+    return getattr(error, 'name', 'SIGINT'), getattr(error, 'exit_code', 130)
 
 
 _deferring = 0  # open deferred() blocks

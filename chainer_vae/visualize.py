@@ -210,8 +210,8 @@ def read_log(path):
             rows = list(csv.DictReader(f))
         columns = {key: np.array([float(r[key]) for r in rows]) for key in LOG_COLUMNS}
     except (OSError, ValueError, KeyError, TypeError, csv.Error) as e:
-        raise VisualizeError('%s: not a readable loss log (%s)' % (path, e or type(e).__name__)) \
-            from None
+        why = str(e) or type(e).__name__
+        raise VisualizeError('%s: not a readable loss log (%s)' % (path, why)) from None
     if not rows:
         raise VisualizeError('%s: no epochs logged' % path)
     return columns
@@ -304,16 +304,15 @@ def main(argv=None):
     except OSError as e:
         cli.fail('visualize', 'cannot write in %s: %s' % (out, e.strerror or e))
     except KeyboardInterrupt as e:
-        cli.fail('visualize',
-                 'interrupted (%s); nothing was written' % getattr(e, 'name', 'SIGINT'),
-                 getattr(e, 'exit_code', 130))
+        name, code = interrupt.stopped_by(e)
+        cli.fail('visualize', 'interrupted (%s); nothing was written' % name, code)
     try:
         made = draw(args, config, model, x_test, y_test, staging)
         for name in made:
             os.replace(os.path.join(staging, name), os.path.join(out, name))
     except KeyboardInterrupt as e:
-        cli.fail('visualize', 'interrupted (%s); nothing in %s was changed'
-                 % (getattr(e, 'name', 'SIGINT'), out), getattr(e, 'exit_code', 130))
+        name, code = interrupt.stopped_by(e)
+        cli.fail('visualize', 'interrupted (%s); nothing in %s was changed' % (name, out), code)
     except OSError as e:
         cli.fail('visualize', 'cannot write in %s: %s; nothing there was changed'
                  % (out, e.strerror or e))

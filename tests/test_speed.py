@@ -38,18 +38,34 @@ def test_softplus_is_chainers_bit_for_bit(fast, shape):
     np.testing.assert_array_equal(bits(ours), bits(theirs))
 
 
+@pytest.mark.filterwarnings('ignore::RuntimeWarning')  # inf and nan among the values
+@pytest.mark.parametrize('shape', [(100, 500), (100, 784), (7,)])
+def test_softplus_gradient_is_chainers_bit_for_bit(fast, shape):
+    x, gy = special_values(shape), special_values(shape, seed=1)
+    grad = chainer_softplus.SoftplusGrad((1.0,))
+    ours = grad.forward_cpu((x, gy))[0]
+    theirs = speed.CHAINER_SOFTPLUS_GRAD(chainer_softplus.SoftplusGrad((1.0,)), (x, gy))[0]
+    np.testing.assert_array_equal(bits(ours), bits(theirs))
+
+
+@pytest.mark.filterwarnings('ignore::RuntimeWarning')
 def test_softplus_with_another_beta_is_chainers(fast):
-    x = special_values((50,))
+    x, gy = special_values((50,)), special_values((50,), seed=1)
     theirs = speed.CHAINER_SOFTPLUS(chainer_softplus.Softplus(2.0), (x,))[0]
     np.testing.assert_array_equal(bits(F.softplus(x, beta=2.0).array), bits(theirs))
+    ours = chainer_softplus.SoftplusGrad((2.0,)).forward_cpu((x, gy))[0]
+    theirs = speed.CHAINER_SOFTPLUS_GRAD(chainer_softplus.SoftplusGrad((2.0,)), (x, gy))[0]
+    np.testing.assert_array_equal(bits(ours), bits(theirs))
 
 
 def test_debug_puts_chainers_own_back():
     speed.configure()
     assert chainer_softplus.Softplus.forward_cpu is speed.softplus_forward_cpu
+    assert chainer_softplus.SoftplusGrad.forward_cpu is speed.softplus_grad_forward_cpu
     assert not chainer.config.type_check
     speed.configure(debug=True)
     assert chainer_softplus.Softplus.forward_cpu is speed.CHAINER_SOFTPLUS
+    assert chainer_softplus.SoftplusGrad.forward_cpu is speed.CHAINER_SOFTPLUS_GRAD
     assert chainer.config.type_check
 
 
@@ -88,3 +104,14 @@ def test_a_run_with_debug_is_the_same_run(tmp_path):
         arrays(tmp_path / 'debug' / 'mlp_20.model')
     for key in fast_model:
         np.testing.assert_array_equal(bits(fast_model[key]), bits(debug_model[key]))
+
+
+def test_adam_asks_no_gradient_for_the_images():
+    """The same step, without multiplying the gradient back onto the 784 inputs."""
+    for optimizer, images_get_a_gradient in ((optimizers.Adam(), True), (speed.Adam(), False)):
+        model = net.VAE(784, 5, 30, act_func=F.softplus)
+        optimizer.setup(model)
+        x = chainer.Variable(np.random.RandomState(0).rand(20, 784).astype(np.float32))
+        optimizer.update(model.get_loss_func(), x)
+        assert (x.grad is not None) == images_get_a_gradient
+        assert model.le1.W.grad is not None

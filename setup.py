@@ -1,12 +1,18 @@
+import re
+
 from setuptools import setup
+
+# the one version string is chainer_vae.__version__ (importing the package would revive chainer)
+with open('chainer_vae/__init__.py') as f:
+    VERSION = re.search(r"^__version__ = '([^']+)'", f.read(), re.M).group(1)
 
 setup(
     name='chainer_vae',
-    version='1.0.0',
+    version=VERSION,
     description='The Chainer VAE of the slides and the 2017 Qiita notebook, revived',
     packages=['chainer_vae'],
     package_data={'chainer_vae': ['mnist_sample/*.gz']},
-    python_requires='>=3.9',
+    python_requires='>=3.11,<3.14',  # what the README promises and CI tests
     install_requires=[
         'chainer==7.8.1',  # its sdist needs setuptools<82 to build: see README
         'numpy>=1.21',

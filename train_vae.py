@@ -17,7 +17,7 @@ import numpy as np
 import chainer_vae  # noqa: F401  (revives chainer before it is imported below)
 import chainer
 
-from chainer_vae import checkpoint, cli, data, download, gpu, interrupt, net, speed, train
+from chainer_vae import checkpoint, cli, config, data, download, gpu, interrupt, net, speed, train
 
 # what a resumed run takes from its config.json, refusing a different value given
 RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
@@ -69,13 +69,15 @@ def make_parser():
                    help='directory for graph.dot, log.csv, config.json, checkpoint.npz and '
                         'the mlp_<dimz> files')
     p.add_argument('--seed', type=seed_int, default=None,
-                   help='seed NumPy (and CuPy) so that a run can be repeated exactly')
-    p.add_argument('--dataset', choices=('mnist', 'sample'), default='mnist',
+                   help='seed NumPy (and CuPy) so that a run can be repeated exactly '
+                        '(without it, as in 2017, every run differs)')
+    p.add_argument('--dataset', choices=data.DATASETS, default='mnist',
                    help="'mnist': the full set, from --data-dir or else the cache "
                         "(downloaded from a mirror the first time); "
                         "'sample': the 4,000 + 1,000 digits shipped in the package")
     p.add_argument('--data-dir', default=None,
-                   help='directory holding the four MNIST IDX .gz files (no download)')
+                   help='directory holding the four MNIST IDX .gz files (no download; '
+                        'without it: the cache)')
     p.add_argument('--debug', action='store_true',
                    help="chainer's type checks on (off by default: chainer_vae/speed.py)")
     return p
@@ -106,17 +108,20 @@ def settings_of_run(args, given):
         fail('--resume-from %s: no %s there (no epoch of that run finished)'
              % (args.out, checkpoint.CHECKPOINT))
     try:
-        config = checkpoint.RunFolder(args.out).read_config()
-    except checkpoint.CheckpointError as e:
-        fail(e)
-    for name in RUN_SETTINGS + ('epoch',):
-        if name not in config:
-            fail('cannot resume %s: its config.json lacks %s' % (args.out, name))
-        if name in given and name != 'epoch' and getattr(args, name) != config[name]:
+        flags = config.flags_of(config.read(os.path.join(args.out, checkpoint.CONFIG)))
+    except config.ConfigError as e:
+        fail('cannot resume %s: %s' % (args.out, e))
+    for name in RUN_SETTINGS:
+        value = getattr(args, name)
+        if name in config.PATH_FLAGS and value:
+            value = os.path.abspath(value)
+        if name in given and value != flags[name]:
             fail('--%s %s: the run in %s was made with %s; a resumed run keeps its settings'
-                 % (name.replace('_', '-'), getattr(args, name), args.out, config[name]))
+                 % (name.replace('_', '-'), getattr(args, name), args.out, flags[name]))
+    for name in RUN_SETTINGS + ('epoch',):
         if name not in given:
-            setattr(args, name, config[name])
+            setattr(args, name, flags[name])
+    args.initmodel, args.resume = flags['initmodel'], flags['resume']  # kept, not loaded again
 
 
 def check_memory(n_in, n_latent, n_h):
@@ -174,11 +179,12 @@ def run(args, given):
         x_train, x_test = np.split(x_all, [30])
 
     # Prepare VAE model, defined in net.py
-    check_memory(784, args.dimz, args.n_hidden)
-    model = net.VAE(784, args.dimz, args.n_hidden, act_func=net.ACTIVATIONS[args.activation])
+    n_in = x_train.shape[1]  # 784 pixels
+    check_memory(n_in, args.dimz, args.n_hidden)
+    model = net.VAE(n_in, args.dimz, args.n_hidden, act_func=net.ACTIVATIONS[args.activation])
     folder = checkpoint.RunFolder(args.out)
     try:
-        if args.initmodel:
+        if args.initmodel and not resuming:
             checkpoint.load_npz(args.initmodel, model)
         if args.gpu >= 0:
             chainer.backends.cuda.get_device_from_id(args.gpu).use()
@@ -186,15 +192,14 @@ def run(args, given):
         # Setup an optimizer: chainer's Adam, bitwise, with fewer trips through memory
         optimizer = speed.Adam()
         optimizer.setup(model)
-        if args.resume:
+        if args.resume and not resuming:
             checkpoint.load_npz(args.resume, optimizer)
         folder.open(force=args.force, resume=resuming)  # locked until this process ends
         start_epoch, elapsed = 1, 0.0
         if resuming:
             row = checkpoint.restore(args.out, model, optimizer)  # weights, Adam, NumPy RNG
             start_epoch, elapsed = row[0] + 1, folder.cut_log(row)
-        folder.write_config({k: v for k, v in vars(args).items()  # for visualize and resume
-                             if k not in ('out', 'resume_from', 'force')})
+        folder.write_config(config.make(vars(args), n_in, config.versions(gpu=args.gpu >= 0)))
     except checkpoint.CheckpointError as e:
         fail(e)
     except OSError as e:

@@ -282,17 +282,6 @@ class RunFolder:
             pass
         write_atomic(self.file(CONFIG), lambda f: f.write(text))
 
-    def read_config(self):
-        try:
-            with open(self.file(CONFIG)) as f:
-                config = json.load(f)
-        except (OSError, ValueError) as e:
-            raise CheckpointError('cannot resume %s: %s unreadable (%s)'
-                                  % (self.path, CONFIG, e)) from None
-        if not isinstance(config, dict):
-            raise CheckpointError('cannot resume %s: %s is not a run config' % (self.path, CONFIG))
-        return config
-
     def cut_log(self, row):
         """Make log.csv end at the checkpoint's epoch: drop rows after it, and add its
         row where the run stopped between saving the checkpoint and writing the row.

@@ -4,11 +4,24 @@ import argparse
 import sys
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """--help: the description as written, and each flag's default (a flag whose
+    default is None or '' says in its help what happens without it; a switch is off)."""
+
+    def _get_help_string(self, action):
+        help = action.help or ''
+        if ('%(default)' in help or action.default in (None, False, '', argparse.SUPPRESS)
+                or not action.option_strings):
+            return help
+        return help + ' (default: %(default)s)'
+
+
 class Parser(argparse.ArgumentParser):
     """argparse whose errors are one line, ``NAME: error: ...`` (NAME: the prog by default),
-    not usage + message."""
+    not usage + message, and whose --help shows every default."""
 
     def __init__(self, *args, name=None, **kwargs):
+        kwargs.setdefault('formatter_class', HelpFormatter)
         super().__init__(*args, **kwargs)
         self.name = name or self.prog
 

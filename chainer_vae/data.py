@@ -21,6 +21,7 @@ FILES = {
     'test_images': 't10k-images-idx3-ubyte.gz',
     'test_labels': 't10k-labels-idx1-ubyte.gz',
 }
+DATASETS = ('mnist', 'sample')  # --dataset
 SAMPLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'mnist_sample')
 
 _IDX_UBYTE = 0x08

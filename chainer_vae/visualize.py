@@ -1,10 +1,10 @@
 """The pictures and GIFs of the slides and the Qiita post, from a trained run.
 
     python -m chainer_vae.visualize RUN_DIR [--out DIR] [--legacy-log CSV]
-                                    [--start 0 --end 7] [--no-kl]
+                                    [--start 0 --end 7] [--no-kl] [--data-dir DIR]
 
 RUN_DIR is a train_vae.py --out directory (config.json, mlp_<dimz>.model, log.csv,
-graph.dot). Writes, into --out (default RUN_DIR):
+graph.dot); the model is rebuilt from config.json. Writes, into --out (default RUN_DIR):
   reconstructions.png  the first 10 test images beside their reconstructions
   samples.png          100 digits decoded from z ~ N(0, I)
   latent_scatter.png   z_mu of the first 5,000 test images by label (a PCA projection
@@ -17,9 +17,7 @@ graph.dot). Writes, into --out (default RUN_DIR):
   legacy_comparison.md this run beside the legacy log at epochs 1, 10, 100 (--legacy-log)
   graph.png, graph.svg graph.dot through Graphviz's dot, when it is installed
 """
-import argparse
 import csv
-import json
 import os
 import shutil
 import subprocess
@@ -33,7 +31,8 @@ from matplotlib import animation  # noqa: E402
 
 import chainer  # noqa: E402  (chainer_vae/__init__.py has revived it)
 
-from chainer_vae import checkpoint, cli, data, download, interrupt, kl_animation, net  # noqa: E402
+from chainer_vae import (checkpoint, cli, config as run_config, data, download,  # noqa: E402
+                         interrupt, kl_animation, net)
 
 DPI = 64  # the legacy GIFs: 4 in -> 256 px, 6 in -> 384 px
 LOG_COLUMNS = ('epoch', 'train_loss', 'train_rec_loss', 'test_loss', 'test_rec_loss')
@@ -43,39 +42,23 @@ class VisualizeError(Exception):
     """A run directory that cannot be drawn; the message is one line for the user."""
 
 
-# config.json keys visualize needs, and what each must be
-CONFIG_KEYS = {'dimz': lambda v: type(v) is int and v > 0,
-               'n_hidden': lambda v: type(v) is int and v > 0,
-               'activation': lambda v: v in net.ACTIVATIONS,
-               'dataset': lambda v: v in ('mnist', 'sample'),
-               'data_dir': lambda v: v is None or isinstance(v, str)}
-
-
 def load_run(run_dir):
-    """The run's config and its trained model."""
+    """The run's config (chainer_vae.config) and its trained model."""
     path = os.path.join(run_dir, checkpoint.CONFIG)
     if not os.path.isfile(path):
         raise VisualizeError('%s has no config.json: is it a train_vae.py --out directory?'
                              % run_dir)
-    try:
-        with open(path) as f:
-            config = json.load(f)
-    except (OSError, ValueError) as e:
-        raise VisualizeError('%s: not a readable run config (%s)' % (path, e)) from None
-    if not isinstance(config, dict):
-        raise VisualizeError('%s: not a run config' % path)
-    for key, fits in CONFIG_KEYS.items():
-        if key not in config or not fits(config[key]):
-            raise VisualizeError('%s: %s is %s' % (path, key, 'missing' if key not in config
-                                                   else 'invalid: %r' % (config[key],)))
-    model = net.VAE(784, config['dimz'], config['n_hidden'],
-                    act_func=net.ACTIVATIONS[config['activation']])
-    model_path, _ = checkpoint.legacy_paths(run_dir, config['dimz'])
+    config = run_config.read(path)
+    m = config['model']
+    model = net.VAE(m['n_in'], m['n_latent'], m['n_h'], act_func=net.ACTIVATIONS[m['activation']])
+    model_path, _ = checkpoint.legacy_paths(run_dir, m['n_latent'])
     if not os.path.isfile(model_path):
         raise VisualizeError('%s is missing: the run did not finish' % model_path)
     checkpoint.load_npz(model_path, model)
     return config, model
 
+
+# ---- model pictures: reconstructions, samples, the latent space ------------------
 
 def encode_mu(model, x):
     with chainer.no_backprop_mode():
@@ -105,7 +88,8 @@ def tile(images, rows, cols, border=0, fill=0.5):
     return canvas
 
 
-def show(canvas, path, inches):
+def save_canvas(canvas, path, inches):
+    """A tiled canvas as a picture of inches x inches at DPI, without axes."""
     fig = plt.figure(figsize=(inches, inches), dpi=DPI)
     ax = fig.add_axes([0, 0, 1, 1])
     ax.imshow(canvas, cmap='gray', vmin=0, vmax=1, interpolation='nearest')
@@ -130,9 +114,9 @@ def reconstructions(model, x_test, path, n=10):
     plt.close(fig)
 
 
-def samples(model, path, n=10, seed=0):
-    z = np.random.RandomState(seed).standard_normal((n * n, model.le3_mu.out_size))
-    show(tile(decode(model, z), n, n, border=1), path, 6)
+def samples(model, n_latent, path, n=10, seed=0):
+    z = np.random.RandomState(seed).standard_normal((n * n, n_latent))
+    save_canvas(tile(decode(model, z), n, n, border=1), path, 6)
 
 
 def manifold_canvas(model, n=25, lim=2.0):
@@ -149,8 +133,8 @@ def latent_scatter(model, x_test, y_test, path, n=5000):
     if mu.shape[1] > 2:  # project onto the two leading principal components
         centred = mu - mu.mean(axis=0)
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        title += ': PCA projection (components 1, 2) of dimz = %d' % mu.shape[1]
         mu = centred @ vt[:2].T
-        title += ': PCA projection (components 1, 2) of dimz = %d' % model.le3_mu.out_size
     fig, ax = plt.subplots(figsize=(8, 7), dpi=100)
     points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap='tab10', s=4, vmin=-0.5, vmax=9.5)
     for d in range(10):
@@ -162,8 +146,11 @@ def latent_scatter(model, x_test, y_test, path, n=5000):
     plt.close(fig)
 
 
-def save_gif(fig, draw, n_frames, fps, path):
-    anim = animation.FuncAnimation(fig, draw, frames=n_frames)
+# ---- morph GIFs: one code into another, decoded frame by frame --------------------
+
+def save_gif(fig, draw_frame, n_frames, fps, path):
+    """draw_frame(i) for each frame i of the animation, written by Pillow at ``fps``."""
+    anim = animation.FuncAnimation(fig, draw_frame, frames=n_frames)
     anim.save(path, writer=animation.PillowWriter(fps=fps), dpi=DPI)
     plt.close(fig)
 
@@ -175,13 +162,13 @@ def morph_gif(model, codes, start, end, path, n_frames=81):
     fig = plt.figure(figsize=(4, 4), dpi=DPI)
     ax = fig.add_subplot(1, 1, 1)
 
-    def draw(i):
+    def draw_frame(i):
         ax.clear()
         ax.imshow(frames[i], cmap='gray', vmin=0, vmax=1)
         ax.set_title('t=%d' % i)  # the legacy titles: the frame index
         ax.axis('off')
 
-    save_gif(fig, draw, n_frames, 12.5, path)
+    save_gif(fig, draw_frame, n_frames, 12.5, path)
 
 
 def all_pairs_gif(model, codes, path, n_steps=40):
@@ -196,12 +183,14 @@ def all_pairs_gif(model, codes, path, n_steps=40):
     image = ax.imshow(tile(decode(model, start), 10, 10, border=1), cmap='gray',
                       vmin=0, vmax=1, interpolation='nearest')
 
-    def draw(i):
+    def draw_frame(i):
         image.set_data(tile(decode(model, (1 - ts[i]) * start + ts[i] * end), 10, 10, border=1))
         ax.set_title('t=%d' % i)  # the frame index, as in the legacy
 
-    save_gif(fig, draw, len(ts), 10, path)
+    save_gif(fig, draw_frame, len(ts), 10, path)
 
+
+# ---- log pictures: loss curves, the legacy table, the graph -----------------------
 
 def read_log(path):
     """log.csv as {column: array}; VisualizeError for a missing, empty or damaged log."""
@@ -271,14 +260,15 @@ def render_graph(dot_path, out):
 
 
 def main(argv=None):
-    p = cli.Parser(prog='python -m chainer_vae.visualize', name='visualize', description=__doc__,
-                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('run_dir')
+    p = cli.Parser(prog='python -m chainer_vae.visualize', name='visualize', description=__doc__)
+    p.add_argument('run_dir', help='a train_vae.py --out directory')
     p.add_argument('--out', help='where to write (default: RUN_DIR)')
     p.add_argument('--legacy-log', help='a log of the 2017 run to overlay on the loss curves')
     p.add_argument('--start', type=int, choices=range(10), help='start digit of an extra morph')
     p.add_argument('--end', type=int, choices=range(10), help='end digit of an extra morph')
     p.add_argument('--no-kl', action='store_true', help='skip the two KL GIFs (they take ~1 min)')
+    p.add_argument('--data-dir', help="the four MNIST .gz files (default: the run config's "
+                                      "data_dir, else chainer's dataset cache)")
     args = p.parse_args(argv)
     if (args.start is None) != (args.end is None):
         p.error('--start and --end go together')
@@ -287,18 +277,20 @@ def main(argv=None):
     if not os.path.isdir(args.run_dir):
         p.error('%s: no such run directory' % args.run_dir)
     out = args.out or args.run_dir
+    morph = None if args.start is None else (args.start, args.end)
     interrupt.install()  # SIGTERM and SIGHUP end it as Ctrl-C does
     try:
         config, model = load_run(args.run_dir)
         read_log(os.path.join(args.run_dir, checkpoint.LOG))  # checked before drawing
         if args.legacy_log:
             read_log(args.legacy_log)
-        _, x_test, _, y_test = data.load(config['dataset'], config['data_dir'])
+        _, x_test, _, y_test = data.load(config['data']['dataset'],
+                                         args.data_dir or config['data']['data_dir'])
         os.makedirs(out, exist_ok=True)
         # draw into a staging folder and move the pictures in only once all are done:
         # an interrupt or a full disk leaves the previous pictures in --out whole
         staging = tempfile.mkdtemp(prefix='.visualize-', dir=out)
-    except (VisualizeError, checkpoint.CheckpointError, data.DataError,
+    except (VisualizeError, run_config.ConfigError, checkpoint.CheckpointError, data.DataError,
             download.DownloadError) as e:
         cli.fail('visualize', e)
     except OSError as e:
@@ -307,7 +299,8 @@ def main(argv=None):
         name, code = interrupt.stopped_by(e)
         cli.fail('visualize', 'interrupted (%s); nothing was written' % name, code)
     try:
-        made = draw(args, config, model, x_test, y_test, staging)
+        made = draw_run(args.run_dir, config, model, x_test, y_test, staging, morph=morph,
+                        legacy_log=args.legacy_log, kl=not args.no_kl)
         for name in made:
             os.replace(os.path.join(staging, name), os.path.join(out, name))
     except KeyboardInterrupt as e:
@@ -321,33 +314,36 @@ def main(argv=None):
     print('wrote %s in %s' % (', '.join(made), out))
 
 
-def draw(args, config, model, x_test, y_test, out):
-    """Every picture of the run into ``out``; return their file names."""
+def draw_run(run_dir, config, model, x_test, y_test, out, morph=None, legacy_log=None, kl=True):
+    """Every picture of the run in ``run_dir`` into ``out``; return their file names.
+    ``morph``: (start, end) digits of an extra morph GIF; ``legacy_log``: the 2017 log."""
     made = []
 
     def target(name):
         made.append(name)
         return os.path.join(out, name)
 
+    n_latent = config['model']['n_latent']
     reconstructions(model, x_test, target('reconstructions.png'))
-    samples(model, target('samples.png'))
+    samples(model, n_latent, target('samples.png'))
     latent_scatter(model, x_test, y_test, target('latent_scatter.png'))
-    if config['dimz'] == 2:
-        show(manifold_canvas(model), target('mapping.png'), 10)
+    if n_latent == 2:
+        save_canvas(manifold_canvas(model), target('mapping.png'), 10)
     codes = digit_codes(model, x_test, y_test)
     morph_gif(model, codes, 0, 9, target('vae_0to9.gif'))
-    if args.start is not None:
-        morph_gif(model, codes, args.start, args.end,
-                  target('vae_%dto%d_dim%d.gif' % (args.start, args.end, config['dimz'])))
+    if morph is not None:
+        start, end = morph
+        morph_gif(model, codes, start, end,
+                  target('vae_%dto%d_dim%d.gif' % (start, end, n_latent)))
     all_pairs_gif(model, codes, target('vae_all_9to9.gif'))
-    if not args.no_kl:
+    if kl:
         kl_animation.kl_gif(target('kl_visualize.gif'), p_sigma=1.0)
         kl_animation.kl_gif(target('kl_visualize2.gif'), p_sigma=0.5)
-    log = os.path.join(args.run_dir, 'log.csv')
-    loss_curves(log, target('loss_curves.png'), args.legacy_log)
-    if args.legacy_log:
-        legacy_comparison(log, args.legacy_log, target('legacy_comparison.md'))
-    if render_graph(os.path.join(args.run_dir, 'graph.dot'), out):
+    log = os.path.join(run_dir, checkpoint.LOG)
+    loss_curves(log, target('loss_curves.png'), legacy_log)
+    if legacy_log:
+        legacy_comparison(log, legacy_log, target('legacy_comparison.md'))
+    if render_graph(os.path.join(run_dir, 'graph.dot'), out):
         made += ['graph.png', 'graph.svg']
     return made
 

@@ -10,7 +10,7 @@ import pytest
 
 from chainer_vae import checkpoint
 
-from conftest import run_cli, start_cli
+from helpers import run_cli, start_cli
 from test_cli import assert_one_line_error
 
 EPOCHS = 12

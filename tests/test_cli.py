@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from conftest import SHARED_MNIST, needs_shared_mnist, run_cli, start_cli
+from helpers import SHARED_MNIST, needs_shared_mnist, run_cli, start_cli
 
 
 def assert_one_line_error(result, *words):

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from chainer_vae import data, download
 
-from conftest import SHARED_MNIST, needs_shared_mnist
+from helpers import SHARED_MNIST, needs_shared_mnist
 
 def write_mnist(directory, n_train=5, n_test=3, **override):
     """Four small, valid IDX .gz files; ``override`` replaces a file's raw bytes."""

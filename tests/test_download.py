@@ -12,7 +12,7 @@ import pytest
 
 from chainer_vae import data, download
 
-from conftest import SHARED_MNIST, needs_shared_mnist, run_cli, start_cli
+from helpers import SHARED_MNIST, needs_shared_mnist, run_cli, start_cli
 
 STALL = 3  # seconds a stalling mirror waits; the client's timeout is shorter
 

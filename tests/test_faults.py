@@ -2,6 +2,7 @@
 file that existed before byte for byte unchanged (the run's .lock holds the pid of
 the last run that took it, and is left out of the comparison)."""
 import gzip
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from chainer_vae import data
 
-from conftest import REPO, run_cli, start_cli
+from helpers import REPO, run_cli, start_cli
 from test_checkpoint import log_rows, run_args
 from test_cli import assert_one_line_error
 
@@ -103,7 +104,8 @@ TRAIN_CASES = [
      ['is a file, not a directory']),
     ('--out unwritable', ['--dataset', 'sample', '-o', '{unwritable}'], ['cannot write in --out']),
     ('resume without checkpoint', ['--resume-from', '{tmp}/empty'], ['no checkpoint.npz there']),
-    ('resume with a bad config', ['--resume-from', '{tmp}/badconfig'], ['config.json unreadable']),
+    ('resume with a bad config', ['--resume-from', '{tmp}/badconfig'],
+     ['cannot resume', 'config.json: not a readable run config']),
     ('resume with a torn checkpoint', ['--resume-from', '{tmp}/torn'], ['checkpoint.npz']),
     ('--seed -1', ['--seed', '-1'], ['--seed', 'between 0 and 2**32 - 1']),
     ('--seed 2**32', ['--seed', str(2 ** 32)], ['--seed', 'between 0 and 2**32 - 1']),
@@ -183,17 +185,21 @@ def spoil(run, case):
     """Damage a copy of a finished run the way ``case`` says."""
     if case == 'config not JSON':
         (run / 'config.json').write_text('{"dimz": 20,')
-    elif case == 'config lacks dimz':
+    elif case == 'config lacks n_latent':
+        config = json.loads((run / 'config.json').read_text())
+        del config['model']['n_latent']
+        (run / 'config.json').write_text(json.dumps(config))
+    elif case == 'flat config lacks dimz':  # the form of runs made before the sections
         (run / 'config.json').write_text('{"n_hidden": 500}')
-    elif case == 'config dimz not a number':
-        text = (run / 'config.json').read_text().replace('"dimz": 20', '"dimz": "twenty"')
+    elif case == 'config n_latent not a number':
+        text = (run / 'config.json').read_text().replace('"n_latent": 20', '"n_latent": "twenty"')
         (run / 'config.json').write_text(text)
     elif case == 'config is a list':
         (run / 'config.json').write_text('[1, 2]')
     elif case == 'model missing':
         (run / 'mlp_20.model').unlink()
     elif case == 'model of another shape':
-        text = (run / 'config.json').read_text().replace('"n_hidden": 500', '"n_hidden": 400')
+        text = (run / 'config.json').read_text().replace('"n_h": 500', '"n_h": 400')
         (run / 'config.json').write_text(text)
     elif case == 'model not an npz':
         (run / 'mlp_20.model').write_bytes(b'not a model')
@@ -210,8 +216,9 @@ VISUALIZE_CASES = [
     ('no such directory', ['{tmp}/nonexistent'], ['no such run directory']),
     ('not a run', ['{tmp}'], ['has no config.json']),
     ('config not JSON', ['{run}'], ['not a readable run config']),
-    ('config lacks dimz', ['{run}'], ['dimz is missing']),
-    ('config dimz not a number', ['{run}'], ["dimz is invalid: 'twenty'"]),
+    ('config lacks n_latent', ['{run}'], ['model.n_latent is missing']),
+    ('flat config lacks dimz', ['{run}'], ['dimz is missing']),
+    ('config n_latent not a number', ['{run}'], ["model.n_latent is invalid: 'twenty'"]),
     ('config is a list', ['{run}'], ['not a run config']),
     ('model missing', ['{run}'], ['mlp_20.model is missing']),
     ('model of another shape', ['{run}'], ['does not fit this model']),

@@ -11,7 +11,7 @@ import chainer.functions as F
 from chainer import optimizers
 
 import fake_cupy
-from conftest import run_cli
+from helpers import run_cli
 from test_cli import assert_one_line_error
 from test_net import numpy_encode, small_batch
 from test_train import GOLDEN, graph_structure, run_loop, LEGACY, needs_legacy

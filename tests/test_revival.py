@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 import fake_cupy
-from conftest import REPO
+from helpers import REPO
 
 # Makes the named modules unimportable, as on a machine that lacks them.
 BLOCK = '''

@@ -9,7 +9,7 @@ from chainer.functions.activation import softplus as chainer_softplus
 
 from chainer_vae import net, speed
 
-from conftest import run_cli
+from helpers import run_cli
 from test_checkpoint import arrays, log_rows, run_args
 
 

@@ -12,7 +12,7 @@ from chainer import optimizers
 
 from chainer_vae import checkpoint, data, net, speed, train
 
-from conftest import LEGACY, needs_legacy
+from helpers import LEGACY, needs_legacy
 
 GOLDEN = os.path.join(os.path.dirname(__file__), 'golden_losses.csv')
 FLOAT = r'-?\d+(\.\d+)?(e[-+]\d+)?'

@@ -10,7 +10,7 @@ from PIL import Image
 
 from chainer_vae import data, kl_animation, net, visualize
 
-from conftest import LEGACY, REPO, needs_legacy, run_cli
+from helpers import LEGACY, REPO, needs_legacy, run_cli
 
 LEGACY_LOG = os.path.join(REPO, 'results', 'legacy', 'qiita_log_100epochs.csv')
 
@@ -36,11 +36,39 @@ def gif_timeline(path):
     return im.size, im.info.get('loop'), im.n_frames, durations
 
 
-def test_every_picture_is_written(pictures):
-    for name in ('reconstructions.png', 'samples.png', 'latent_scatter.png', 'mapping.png',
-                 'vae_0to9.gif', 'vae_3to8_dim2.gif', 'vae_all_9to9.gif', 'loss_curves.png'):
-        assert os.path.getsize(os.path.join(pictures, name)) > 1000, name
-    assert Image.open(os.path.join(pictures, 'mapping.png')).size == (640, 640)
+# every picture's size in pixels: the figure sizes and DPIs of visualize.py
+PICTURE_SIZES = {'reconstructions.png': None,  # bbox_inches='tight': its size varies
+                 'samples.png': (384, 384), 'mapping.png': (640, 640),
+                 'latent_scatter.png': (800, 700), 'loss_curves.png': (1200, 450),
+                 'vae_0to9.gif': (256, 256), 'vae_3to8_dim2.gif': (256, 256),
+                 'vae_all_9to9.gif': (384, 384)}
+
+
+def test_every_picture_is_written_and_drawn_on(pictures):
+    drawn = {}
+    for name, size in PICTURE_SIZES.items():
+        image = Image.open(os.path.join(pictures, name))
+        if size is not None:
+            assert image.size == size, name
+        pixels = np.asarray(image.convert('L'), np.float32)
+        assert pixels.std() > 10, name  # not one flat colour
+        drawn[name] = pixels
+    assert drawn['reconstructions.png'].shape[1] > 2 * drawn['reconstructions.png'].shape[0]
+    assert not np.array_equal(drawn['vae_0to9.gif'], drawn['vae_3to8_dim2.gif'])
+
+
+def test_samples_are_the_decoded_draws(pictures):
+    """samples.png is the tile of 100 decoded z ~ N(0, I) (seed 0), scaled to 384 px."""
+    config, model = visualize.load_run(pictures)
+    z = np.random.RandomState(0).standard_normal((100, config['model']['n_latent']))
+    canvas = visualize.tile(visualize.decode(model, z), 10, 10, border=1)
+    drawn = np.asarray(Image.open(os.path.join(pictures, 'samples.png')).convert('L'), np.float32)
+    # the centre pixel of each 28 x 28 digit, as nearest-neighbour scaling draws it
+    scale = 384 / canvas.shape[0]
+    for r, c in ((0, 0), (4, 7), (9, 9)):
+        y, x = 1 + r * 29 + 14, 1 + c * 29 + 14
+        shown = drawn[int((y + 0.5) * scale), int((x + 0.5) * scale)]
+        assert abs(shown / 255 - canvas[y, x]) < 0.05
 
 
 def test_legacy_comparison_table(pictures):
@@ -70,13 +98,20 @@ def test_gifs_match_the_legacy_files(pictures):
             os.path.join(LEGACY, name))
 
 
-def test_kl_gif_has_the_legacy_spec(tmp_path):
-    path = str(tmp_path / 'kl.gif')
+@pytest.fixture(scope='module')
+def kl_gif(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp('kl') / 'kl.gif')
     kl_animation.kl_gif(path, p_sigma=0.5)
-    timeline = gif_timeline(path)
-    assert timeline == ((1536, 1280), 0, 41, [200] * 41)
-    if os.path.isdir(LEGACY):
-        assert timeline == gif_timeline(os.path.join(LEGACY, 'kl_visualize2.gif'))
+    return path
+
+
+def test_kl_gif_has_the_legacy_spec(kl_gif):
+    assert gif_timeline(kl_gif) == ((1536, 1280), 0, 41, [200] * 41)
+
+
+@needs_legacy
+def test_kl_gif_matches_the_legacy_file(kl_gif):
+    assert gif_timeline(kl_gif) == gif_timeline(os.path.join(LEGACY, 'kl_visualize2.gif'))
 
 
 @pytest.mark.parametrize('p_sigma', [1.0, 0.5])
@@ -109,21 +144,38 @@ def test_codes_are_the_first_test_image_of_each_digit(pictures):
     np.testing.assert_array_equal(codes, visualize.encode_mu(model, x_test[first]))
 
 
-def test_pca_scatter_for_a_larger_dimz(tmp_path):
+def test_pca_scatter_for_a_larger_dimz(tmp_path, monkeypatch):
     _, x_test, _, y_test = data.load('sample')
     wide = net.VAE(784, 5, 16)
+    plotted = []
+    real_scatter = visualize.plt.Axes.scatter
+    monkeypatch.setattr(visualize.plt.Axes, 'scatter', lambda ax, x, y, **kw: plotted.append(
+        (np.asarray(x), np.asarray(y))) or real_scatter(ax, x, y, **kw))
     visualize.latent_scatter(wide, x_test, y_test, str(tmp_path / 's.png'), n=300)
-    assert (tmp_path / 's.png').stat().st_size > 1000
+    assert Image.open(str(tmp_path / 's.png')).size == (800, 700)
+    # the points are the projections on the two leading principal components
+    centred = visualize.encode_mu(wide, x_test[:300])
+    centred = centred - centred.mean(axis=0)
+    top2 = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+    np.testing.assert_allclose(np.stack(plotted[0], 1), top2, atol=1e-5)
+    assert top2[:, 0].var() >= top2[:, 1].var()
 
 
-def test_graph_rendering_or_a_clear_message(pictures, tmp_path, capsys, monkeypatch):
-    dot = os.path.join(pictures, 'graph.dot')
-    if shutil.which('dot'):
-        assert visualize.render_graph(dot, str(tmp_path))
-        assert Image.open(str(tmp_path / 'graph.png')).size[0] > 500
+@pytest.mark.skipif(shutil.which('dot') is None,
+                    reason="Graphviz's dot is not installed (CI installs it)")
+def test_graph_rendering(pictures, tmp_path):
+    assert visualize.render_graph(os.path.join(pictures, 'graph.dot'), str(tmp_path))
+    png, svg = Image.open(str(tmp_path / 'graph.png')), (tmp_path / 'graph.svg').read_text()
+    assert png.size[0] > 500 and png.size[1] > 500
+    for label in ('z_mu', 'z_ln_var', 'reconstruction error', 'latent loss'):
+        assert label in svg
+
+
+def test_graph_without_graphviz_is_a_clear_message(pictures, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(shutil, 'which', lambda name: None)
-    assert not visualize.render_graph(dot, str(tmp_path))
+    assert not visualize.render_graph(os.path.join(pictures, 'graph.dot'), str(tmp_path))
     assert 'apt-get install graphviz' in capsys.readouterr().out
+    assert not (tmp_path / 'graph.png').exists()
 
 
 def test_a_directory_that_is_no_run_is_one_clear_line(tmp_path):

@@ -1,0 +1,68 @@
+"""Paths and helpers the tests share (a plain module: pytest advises keeping conftest.py
+to fixtures and hooks). Tests that need ../shared skip where it is absent."""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(REPO), 'shared')
+SHARED_MNIST = os.path.join(SHARED, 'mnist')
+LEGACY = os.path.join(SHARED, 'legacy')
+
+needs_shared_mnist = pytest.mark.skipif(
+    not os.path.isfile(os.path.join(SHARED_MNIST, 'train-images-idx3-ubyte.gz')),
+    reason='../shared/mnist is absent')
+needs_legacy = pytest.mark.skipif(
+    not os.path.isfile(os.path.join(LEGACY, 'graph.dot')), reason='../shared/legacy is absent')
+
+
+# Runs train_vae.py as `python train_vae.py ARGS` would, after a prelude of test code.
+RUN_SCRIPT = '''
+import runpy, sys
+sys.argv[0] = 'train_vae.py'
+runpy.run_path(%r, run_name='__main__')
+''' % os.path.join(REPO, 'train_vae.py')
+
+# A prelude that makes the named top-level modules unimportable, as where they are absent.
+BLOCK = '''
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in %r:
+            raise ModuleNotFoundError('No module named %%r' %% name)
+sys.meta_path.insert(0, Block())
+'''
+
+
+def cli_command(args, prelude='', pythonpath=(), block=()):
+    """(command, environment) that run train_vae.py with ``args``: ``prelude`` is Python
+    run first in that process (to simulate a fault, say); ``pythonpath`` puts folders
+    (a fake CuPy, say) first on its path; ``block`` names modules it cannot import."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(list(pythonpath) + [REPO])
+    if block:
+        prelude = BLOCK % (tuple(block),) + prelude
+    command = [sys.executable, '-u', os.path.join(REPO, 'train_vae.py')]
+    if prelude:
+        command = [sys.executable, '-u', '-c', prelude + RUN_SCRIPT]
+    return command + [str(a) for a in args], env
+
+
+def run_cli(*args, timeout=300, cwd=REPO, **how):
+    """Run train_vae.py in a subprocess (see cli_command), in ``cwd``; return the
+    CompletedProcess."""
+    command, env = cli_command(args, **how)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd, env=env)
+
+
+def start_cli(*args, **how):
+    """train_vae.py started in a subprocess, stdout and stderr piped (text), as at a
+    terminal: SIGINT acts even where the test runs as a shell's background job."""
+    command, env = cli_command(args, **how)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=REPO, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

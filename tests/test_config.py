@@ -1,0 +1,110 @@
+"""config.json: the model's arguments, the settings, the data source and the versions;
+nothing machine-local; the flat form of earlier runs still loads."""
+import glob
+import json
+import os
+import platform
+import shutil
+
+import numpy as np
+import pytest
+
+import chainer
+
+import chainer_vae
+
+from chainer_vae import checkpoint, config, data, net, visualize
+
+from helpers import REPO, run_cli
+
+# the form train_vae.py wrote before config.json had sections (results/ had two of these)
+FLAT = {'gpu': -1, 'epoch': 1, 'dimz': 20, 'batchsize': 100, 'n_hidden': 500,
+        'activation': 'softplus', 'initmodel': '', 'resume': '', 'test': True,
+        'out': '/tmp/somewhere', 'seed': 0, 'dataset': 'sample', 'data_dir': None}
+
+
+def read_json(path):
+    with open(str(path)) as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    """One legacy-test-mode epoch read from the sample files given as a relative --data-dir."""
+    out = tmp_path_factory.mktemp('run')
+    result = run_cli('--test', '-e', '1', '--seed', '3', '--data-dir',
+                     os.path.relpath(data.SAMPLE_DIR, REPO), '-o', out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_a_run_config_says_what_rebuilds_the_model(run):
+    written = read_json(run / 'config.json')
+    assert written['model'] == {'n_in': 784, 'n_latent': 20, 'n_h': 500, 'activation': 'softplus'}
+    assert written['training'] == {'epoch': 1, 'batchsize': 100, 'seed': 3, 'gpu': -1,
+                                   'test': True, 'debug': False, 'initmodel': None,
+                                   'resume': None}
+    assert written['data'] == {'dataset': 'mnist', 'data_dir': data.SAMPLE_DIR}  # absolute
+    assert written['versions'] == {'python': platform.python_version(), 'numpy': np.__version__,
+                                   'chainer': chainer.__version__, 'cupy': None,
+                                   'chainer_vae': chainer_vae.__version__}
+    assert str(run) not in json.dumps(written)  # --out is not kept
+
+
+def test_a_moved_run_folder_resumes_and_redraws(run, tmp_path):
+    moved = tmp_path / 'moved'
+    shutil.copytree(str(run), str(moved))
+    result = run_cli('--resume-from', moved, '--epoch', '2', cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert read_json(moved / 'config.json')['training']['epoch'] == 2
+    visualize.main([str(moved), '--no-kl'])
+    assert (moved / 'vae_all_9to9.gif').exists()
+
+
+def test_a_flat_config_of_an_earlier_run_still_loads(run, tmp_path):
+    earlier = tmp_path / 'earlier'
+    os.makedirs(str(earlier))
+    for name in ('log.csv', 'graph.dot', 'mlp_20.model', 'checkpoint.npz'):
+        shutil.copy(str(run / name), str(earlier / name))
+    (earlier / 'config.json').write_text(json.dumps(FLAT))
+    read = config.read(str(earlier / 'config.json'))
+    assert read['model'] == {'n_in': 784, 'n_latent': 20, 'n_h': 500, 'activation': 'softplus'}
+    assert read['data'] == {'dataset': 'sample', 'data_dir': None}
+    assert read['training']['initmodel'] is None and read['training']['debug'] is False
+    config_of_run, model = visualize.load_run(str(earlier))
+    assert config_of_run['model']['n_latent'] == 20
+    # resumed: the run goes on, and its config.json is rewritten in today's form
+    result = run_cli('--resume-from', earlier, '--epoch', '2')
+    assert result.returncode == 0, result.stderr
+    assert read_json(earlier / 'config.json')['training']['epoch'] == 2
+    assert 'out' not in read_json(earlier / 'config.json')
+
+
+COMMITTED = sorted(glob.glob(os.path.join(REPO, 'results', '*', 'config.json')))
+
+
+def strings(value):
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize('path', COMMITTED, ids=[os.path.basename(os.path.dirname(p))
+                                                 for p in COMMITTED])
+def test_committed_configs_are_portable_and_redraw(path, tmp_path):
+    """No machine-local path in results/*/config.json, and visualize rebuilds the model
+    from it (here with random weights of that shape: the trained ones are not committed)."""
+    assert COMMITTED
+    read = config.read(path)
+    assert read['data']['data_dir'] is None and read['data']['dataset'] == 'mnist'
+    assert not [s for s in strings(read) if os.sep in s or s.startswith('.')]
+    run = tmp_path / 'run'
+    os.makedirs(str(run))
+    for name in ('config.json', 'log.csv', 'graph.dot'):
+        shutil.copy(os.path.join(os.path.dirname(path), name), str(run / name))
+    m = read['model']
+    model = net.VAE(m['n_in'], m['n_latent'], m['n_h'], act_func=net.ACTIVATIONS[m['activation']])
+    checkpoint.save_npz_atomic(checkpoint.legacy_paths(str(run), m['n_latent'])[0], model)
+    visualize.main([str(run), '--no-kl', '--data-dir', data.SAMPLE_DIR])
+    assert (run / 'vae_0to9.gif').exists() and (run / 'loss_curves.png').exists()
+    assert (run / 'mapping.png').exists() == (m['n_latent'] == 2)

@@ -21,7 +21,7 @@ from chainer_vae import checkpoint, cli, config, data, download, gpu, interrupt,
 
 # what a resumed run takes from its config.json, refusing a different value given
 RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
-                'data_dir')
+                'data_dir', 'binarize')
 
 
 def positive_int(text):
@@ -78,6 +78,9 @@ def make_parser():
     p.add_argument('--data-dir', default=None,
                    help='directory holding the four MNIST IDX .gz files (no download; '
                         'without it: the cache)')
+    p.add_argument('--binarize', action='store_true',
+                   help='opt-in, not the legacy: dynamically binarised MNIST, each pixel drawn '
+                        'as Bernoulli(grey level) at every step (the likelihood papers\' data)')
     p.add_argument('--debug', action='store_true',
                    help="chainer's type checks on (off by default: chainer_vae/speed.py)")
     return p
@@ -177,9 +180,11 @@ def run(args, given):
     if args.test:  # the legacy data.py held train + test as one array of 70,000
         x_all = np.concatenate([x_train, x_test])[:100]
         x_train, x_test = np.split(x_all, [30])
+    n_in = x_train.shape[1]  # 784 pixels
+    if args.binarize:  # opt-in (chainer_vae/data.py); the legacy used the grey levels
+        x_train, x_test = data.Binarized(x_train), data.binarize_test(x_test)
 
     # Prepare VAE model, defined in net.py
-    n_in = x_train.shape[1]  # 784 pixels
     check_memory(n_in, args.dimz, args.n_hidden)
     model = net.VAE(n_in, args.dimz, args.n_hidden, act_func=net.ACTIVATIONS[args.activation])
     folder = checkpoint.RunFolder(args.out)

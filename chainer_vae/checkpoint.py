@@ -28,6 +28,8 @@ import numpy as np
 import chainer
 from chainer import serializers
 
+from chainer_vae import config as run_config, net
+
 CHECKPOINT = 'checkpoint.npz'
 LOCK = '.lock'
 CONFIG = 'config.json'
@@ -191,6 +193,26 @@ def load_npz(path, obj):
     check_shapes(path, checked_headers(path), obj)
     with _reading(path) as npz:
         serializers.NpzDeserializer(npz).load(obj)
+
+
+def load_run(run_dir):
+    """A finished run's config (chainer_vae.config) and its trained model, rebuilt from
+    config.json and loaded from mlp_<n_latent>.model."""
+    path = os.path.join(run_dir, CONFIG)
+    if not os.path.isfile(path):
+        raise CheckpointError('%s has no config.json: is it a train_vae.py --out directory?'
+                              % run_dir)
+    try:
+        config = run_config.read(path)
+    except run_config.ConfigError as e:
+        raise CheckpointError(e) from None
+    m = config['model']
+    model = net.VAE(m['n_in'], m['n_latent'], m['n_h'], act_func=net.ACTIVATIONS[m['activation']])
+    model_path, _ = legacy_paths(run_dir, m['n_latent'])
+    if not os.path.isfile(model_path):
+        raise CheckpointError('%s is missing: the run did not finish' % model_path)
+    load_npz(model_path, model)
+    return config, model
 
 
 RNG_SHAPES = {'epoch': (), 'rng/keys': (624,), 'rng/pos': (), 'rng/has_gauss': (),

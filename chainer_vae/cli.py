@@ -1,7 +1,10 @@
 """What the two commands (train_vae.py, python -m chainer_vae.visualize) share:
 bad input is one line, ``PROG: error: ...``, and a non-zero exit."""
 import argparse
+import contextlib
 import sys
+
+from chainer_vae import interrupt
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -32,3 +35,20 @@ class Parser(argparse.ArgumentParser):
 def fail(prog, message, code=1):
     sys.stderr.write('%s: error: %s\n' % (prog, message))
     sys.exit(code)
+
+
+@contextlib.contextmanager
+def one_line_errors(prog, out, errors):
+    """Around a command's work that writes in ``out``: ``errors`` (exception classes whose
+    message is one line for the user), an OS fault and an interrupt each end it with one
+    line and a non-zero exit."""
+    interrupt.install()  # SIGTERM and SIGHUP as Ctrl-C
+    try:
+        yield
+    except errors as e:
+        fail(prog, e)
+    except OSError as e:
+        fail(prog, 'cannot write in %s: %s' % (out, e.strerror or e))
+    except KeyboardInterrupt as e:
+        name, code = interrupt.stopped_by(e)
+        fail(prog, 'interrupted (%s); nothing was written' % name, code)

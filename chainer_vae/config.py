@@ -3,7 +3,7 @@
     {"model":    {"n_in": 784, "n_latent": 20, "n_h": 500, "activation": "softplus"},
      "training": {"epoch": 100, "batchsize": 100, "seed": 0, "gpu": -1, "test": false,
                   "debug": false, "initmodel": null, "resume": null},
-     "data":     {"dataset": "mnist", "data_dir": null},
+     "data":     {"dataset": "mnist", "data_dir": null, "binarize": false},
      "versions": {"python": "3.12.1", "numpy": "2.5.5", "chainer": "7.8.1", "cupy": null,
                   "chainer_vae": "1.0.0"}}
 
@@ -32,6 +32,7 @@ FLAGS = {  # train_vae.py's flag: (section, key) in config.json
     'debug': ('training', 'debug'), 'initmodel': ('training', 'initmodel'),
     'resume': ('training', 'resume'),
     'dataset': ('data', 'dataset'), 'data_dir': ('data', 'data_dir'),
+    'binarize': ('data', 'binarize'),
 }
 PATH_FLAGS = ('data_dir', 'initmodel', 'resume')
 
@@ -50,7 +51,7 @@ REQUIRED = {
     ('data', 'dataset'): lambda v: v in data.DATASETS,
     ('data', 'data_dir'): lambda v: v is None or isinstance(v, str),
 }
-DEFAULTS = {('training', 'gpu'): -1, ('training', 'debug'): False,
+DEFAULTS = {('training', 'gpu'): -1, ('training', 'debug'): False, ('data', 'binarize'): False,
             ('training', 'initmodel'): None, ('training', 'resume'): None}
 
 

@@ -5,6 +5,11 @@ pixels float32 in [0, 1] (uint8 / 255, not binarised), rows of 784.
 ``--dataset sample`` reads a small real-MNIST subset shipped in this package
 (made by ``scripts/make_sample.py``); ``--dataset mnist`` reads the full set
 from ``--data-dir``, else from the cache that ``download.py`` fills.
+
+``--binarize`` (opt-in; the legacy trained on the grey levels) is the dynamically
+binarised MNIST of the likelihood papers (Burda, Grosse & Salakhutdinov 2015): every
+time a batch is taken, each pixel is drawn as Bernoulli(its grey level), and the test
+set is one fixed such draw.
 """
 import gzip
 import math
@@ -89,6 +94,41 @@ def load_mnist_dir(directory):
     _check_pair(arrays['train_images'], arrays['train_labels'], 'train')
     _check_pair(arrays['test_images'], arrays['test_labels'], 'test')
     return arrays
+
+
+TEST_BINARIZATION_SEED = 0  # the one fixed draw of a binarised test set
+
+
+class Binarized:
+    """Training images that are binarised afresh each time rows are taken: x[rows] is
+    Bernoulli(x[rows]) drawn from NumPy's global generator (so --seed and a resume
+    repeat it). The learning loop indexes it as it indexes the array."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, rows):
+        grey = self.x[rows]
+        return (np.random.random_sample(grey.shape) < grey).astype(np.float32)
+
+
+def binarize_test(x):
+    """The fixed binarisation of a test set (TEST_BINARIZATION_SEED)."""
+    rng = np.random.RandomState(TEST_BINARIZATION_SEED)
+    return (rng.random_sample(x.shape) < x).astype(np.float32)
+
+
+def load_for_run(config, data_dir=None):
+    """The data of a run's config (chainer_vae.config), read from ``data_dir`` if given:
+    (x_train, x_test, y_train, y_test), the test set binarised where the run was."""
+    x_train, x_test, y_train, y_test = load(config['data']['dataset'],
+                                            data_dir or config['data']['data_dir'])
+    if config['data']['binarize']:
+        x_train, x_test = Binarized(x_train), binarize_test(x_test)
+    return x_train, x_test, y_train, y_test
 
 
 def load(dataset='mnist', data_dir=None):

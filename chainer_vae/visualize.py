@@ -31,8 +31,7 @@ from matplotlib import animation  # noqa: E402
 
 import chainer  # noqa: E402  (chainer_vae/__init__.py has revived it)
 
-from chainer_vae import (checkpoint, cli, config as run_config, data, download,  # noqa: E402
-                         interrupt, kl_animation, net)
+from chainer_vae import checkpoint, cli, data, download, interrupt, kl_animation  # noqa: E402
 
 DPI = 64  # the legacy GIFs: 4 in -> 256 px, 6 in -> 384 px
 LOG_COLUMNS = ('epoch', 'train_loss', 'train_rec_loss', 'test_loss', 'test_rec_loss')
@@ -40,22 +39,6 @@ LOG_COLUMNS = ('epoch', 'train_loss', 'train_rec_loss', 'test_loss', 'test_rec_l
 
 class VisualizeError(Exception):
     """A run directory that cannot be drawn; the message is one line for the user."""
-
-
-def load_run(run_dir):
-    """The run's config (chainer_vae.config) and its trained model."""
-    path = os.path.join(run_dir, checkpoint.CONFIG)
-    if not os.path.isfile(path):
-        raise VisualizeError('%s has no config.json: is it a train_vae.py --out directory?'
-                             % run_dir)
-    config = run_config.read(path)
-    m = config['model']
-    model = net.VAE(m['n_in'], m['n_latent'], m['n_h'], act_func=net.ACTIVATIONS[m['activation']])
-    model_path, _ = checkpoint.legacy_paths(run_dir, m['n_latent'])
-    if not os.path.isfile(model_path):
-        raise VisualizeError('%s is missing: the run did not finish' % model_path)
-    checkpoint.load_npz(model_path, model)
-    return config, model
 
 
 # ---- model pictures: reconstructions, samples, the latent space ------------------
@@ -280,17 +263,16 @@ def main(argv=None):
     morph = None if args.start is None else (args.start, args.end)
     interrupt.install()  # SIGTERM and SIGHUP end it as Ctrl-C does
     try:
-        config, model = load_run(args.run_dir)
+        config, model = checkpoint.load_run(args.run_dir)
         read_log(os.path.join(args.run_dir, checkpoint.LOG))  # checked before drawing
         if args.legacy_log:
             read_log(args.legacy_log)
-        _, x_test, _, y_test = data.load(config['data']['dataset'],
-                                         args.data_dir or config['data']['data_dir'])
+        _, x_test, _, y_test = data.load_for_run(config, args.data_dir)
         os.makedirs(out, exist_ok=True)
         # draw into a staging folder and move the pictures in only once all are done:
         # an interrupt or a full disk leaves the previous pictures in --out whole
         staging = tempfile.mkdtemp(prefix='.visualize-', dir=out)
-    except (VisualizeError, run_config.ConfigError, checkpoint.CheckpointError, data.DataError,
+    except (VisualizeError, checkpoint.CheckpointError, data.DataError,
             download.DownloadError) as e:
         cli.fail('visualize', e)
     except OSError as e:

@@ -1,5 +1,6 @@
 """MNIST IDX reading: the bundled sample, the full files, and malformed input."""
 import gzip
+import json
 import os
 
 import numpy as np
@@ -8,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from chainer_vae import data, download
 
-from helpers import SHARED_MNIST, needs_shared_mnist
+from helpers import SHARED_MNIST, needs_shared_mnist, run_cli
 
 def write_mnist(directory, n_train=5, n_test=3, **override):
     """Four small, valid IDX .gz files; ``override`` replaces a file's raw bytes."""
@@ -90,3 +91,43 @@ def test_parser_fuzz_raises_only_data_error(raw):
     except data.DataError:
         return
     assert array.dtype == np.uint8 and array.size == len(raw) - 4 - 4 * array.ndim
+
+
+def test_binarized_rows_are_fresh_bernoulli_draws_of_the_grey_levels():
+    x = np.tile(np.linspace(0, 1, 11, dtype=np.float32), (2000, 1))
+    binarized = data.Binarized(x)
+    assert len(binarized) == 2000
+    np.random.seed(0)
+    first = binarized[np.arange(2000)]
+    second = binarized[np.arange(2000)]
+    assert first.dtype == np.float32 and set(np.unique(first)) <= {0.0, 1.0}
+    assert not np.array_equal(first, second)  # drawn again at every batch
+    np.testing.assert_allclose(first.mean(axis=0), x[0], atol=0.04)  # E[x_bin] = grey level
+    assert (first[:, 0] == 0).all() and (first[:, -1] == 1).all()
+    np.random.seed(0)
+    np.testing.assert_array_equal(binarized[np.arange(2000)], first)  # --seed repeats them
+
+
+def test_the_binarized_test_set_is_one_fixed_draw():
+    _, x_test, _, _ = data.load('sample')
+    once, again = data.binarize_test(x_test), data.binarize_test(x_test)
+    np.testing.assert_array_equal(once, again)
+    assert set(np.unique(once)) == {0.0, 1.0}
+    assert abs(once.mean() - x_test.mean()) < 0.01
+
+
+def test_a_binarized_run_says_so_and_resumes(tmp_path):
+    run = tmp_path / 'run'
+    result = run_cli('--dataset', 'sample', '--test', '--binarize', '-e', '1', '--seed', '0',
+                     '-o', run)
+    assert result.returncode == 0, result.stderr
+    with open(str(run / 'config.json')) as f:
+        assert json.load(f)['data']['binarize'] is True
+    grey = run_cli('--dataset', 'sample', '--test', '-e', '1', '--seed', '0', '-o',
+                   tmp_path / 'grey')
+    assert grey.stdout != result.stdout  # other data, other losses
+    resumed = run_cli('--resume-from', run, '--epoch', '2', '--binarize')  # the same setting
+    assert resumed.returncode == 0, resumed.stderr
+    refused = run_cli('--resume-from', tmp_path / 'grey', '--epoch', '2', '--binarize')
+    assert refused.returncode == 1
+    assert 'the run in %s was made with False' % (tmp_path / 'grey') in refused.stderr

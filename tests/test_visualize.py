@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from chainer_vae import data, kl_animation, net, visualize
+from chainer_vae import checkpoint, data, kl_animation, net, visualize
 
 from helpers import LEGACY, REPO, needs_legacy, run_cli
 
@@ -59,7 +59,7 @@ def test_every_picture_is_written_and_drawn_on(pictures):
 
 def test_samples_are_the_decoded_draws(pictures):
     """samples.png is the tile of 100 decoded z ~ N(0, I) (seed 0), scaled to 384 px."""
-    config, model = visualize.load_run(pictures)
+    config, model = checkpoint.load_run(pictures)
     z = np.random.RandomState(0).standard_normal((100, config['model']['n_latent']))
     canvas = visualize.tile(visualize.decode(model, z), 10, 10, border=1)
     drawn = np.asarray(Image.open(os.path.join(pictures, 'samples.png')).convert('L'), np.float32)
@@ -127,7 +127,7 @@ def test_plotted_kl_is_the_closed_form(p_sigma):
 
 
 def test_manifold_is_25_by_25_decoded_digits(pictures):
-    _, model = visualize.load_run(pictures)
+    _, model = checkpoint.load_run(pictures)
     canvas = visualize.manifold_canvas(model)
     assert canvas.shape == (25 * 28, 25 * 28)
     corners = {(0, 0): (-2, 2), (0, 24): (2, 2), (24, 0): (-2, -2), (24, 24): (2, -2)}
@@ -137,7 +137,7 @@ def test_manifold_is_25_by_25_decoded_digits(pictures):
 
 
 def test_codes_are_the_first_test_image_of_each_digit(pictures):
-    _, model = visualize.load_run(pictures)
+    _, model = checkpoint.load_run(pictures)
     _, x_test, _, y_test = data.load('sample')
     codes = visualize.digit_codes(model, x_test, y_test)
     first = [list(y_test[:100]).index(d) for d in range(10)]  # 3, 2, 1, 18, 4, 8, 11, 0, 61, 7

@@ -1,0 +1,50 @@
+"""M1: balanced labelled draws, and the command on a tiny run."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from chainer_vae import data, m1
+
+from helpers import REPO, run_cli
+
+
+def test_a_draw_is_balanced_and_differs_from_draw_to_draw():
+    _, _, y_train, _ = data.load('sample')
+    rng = np.random.RandomState(0)
+    first, second = m1.balanced_draw(y_train, 100, rng), m1.balanced_draw(y_train, 100, rng)
+    for picked in (first, second):
+        assert len(set(picked)) == 100
+        assert np.bincount(y_train[picked], minlength=10).tolist() == [10] * 10
+    assert set(first) != set(second)
+
+
+def test_the_command_writes_the_table_beside_the_paper(tmp_path):
+    pytest.importorskip('sklearn', reason="scikit-learn is the '.[eval]' extra (CI has it)")
+    run = tmp_path / 'run'
+    result = run_cli('--dataset', 'sample', '-e', '2', '-z', '4', '--n-hidden', '64',
+                     '--seed', '0', '-o', run)
+    assert result.returncode == 0, result.stderr
+    done = subprocess.run([sys.executable, '-m', 'chainer_vae.m1', str(run), '--labels', '100',
+                           '600', '--draws', '3'], capture_output=True, text=True, cwd=REPO,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    errors = json.loads((run / 'm1.json').read_text())['test_error_percent']
+    assert sorted(errors) == ['100', '600']
+    for n in ('100', '600'):
+        assert len(errors[n]['latent']) == 3 and len(set(errors[n]['latent'])) > 1
+        assert all(0 <= e < 90 for e in errors[n]['latent'])  # far better than chance
+    # more labels, a better classifier (on average over the draws)
+    assert np.mean(errors['600']['pixels']) < np.mean(errors['100']['pixels'])
+    rows = (run / 'm1.md').read_text().splitlines()
+    assert rows[2].startswith('| 100 | ') and rows[2].endswith(' | 25.81 | 11.82 | 11.97 | 3.33 |')
+    assert done.stdout.splitlines()[:2] == rows[:2]
+
+
+def test_bad_labels_are_one_line(tmp_path):
+    done = subprocess.run([sys.executable, '-m', 'chainer_vae.m1', str(tmp_path), '--labels',
+                           '15'], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith('m1: error: ')
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -21,7 +21,7 @@ from chainer_vae import checkpoint, cli, config, data, download, gpu, interrupt,
 
 # what a resumed run takes from its config.json, refusing a different value given
 RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
-                'data_dir', 'binarize')
+                'data_dir', 'binarize', 'image_size')
 
 
 def positive_int(text):
@@ -36,6 +36,24 @@ def seed_int(text):
     if not 0 <= value < 2 ** 32:
         raise argparse.ArgumentTypeError('must be between 0 and 2**32 - 1, got %s' % text)
     return value
+
+
+def dataset_name(text):
+    if text in data.DATASETS or os.path.exists(text):
+        return text
+    raise argparse.ArgumentTypeError('%s: not one of %s, nor a folder of images or an .npz file'
+                                     % (text, ', '.join(data.DATASETS)))
+
+
+def image_size(text):
+    """'HxW' (or 'N' for N x N) as [H, W]."""
+    try:
+        size = [int(v) for v in text.lower().split('x')] * (1 if 'x' in text.lower() else 2)
+    except ValueError:
+        size = []
+    if len(size) != 2 or min(size) < 1:
+        raise argparse.ArgumentTypeError('expected HxW (or N), got %s' % text)
+    return size
 
 
 def make_parser():
@@ -71,13 +89,18 @@ def make_parser():
     p.add_argument('--seed', type=seed_int, default=None,
                    help='seed NumPy (and CuPy) so that a run can be repeated exactly '
                         '(without it, as in 2017, every run differs)')
-    p.add_argument('--dataset', choices=data.DATASETS, default='mnist',
-                   help="'mnist': the full set, from --data-dir or else the cache "
-                        "(downloaded from a mirror the first time); "
-                        "'sample': the 4,000 + 1,000 digits shipped in the package")
+    p.add_argument('--dataset', type=dataset_name, default='mnist',
+                   metavar='{%s} or PATH' % ','.join(data.DATASETS),
+                   help="'mnist', 'fashion-mnist', 'kmnist': the full set, from --data-dir or "
+                        "else the cache (downloaded from a mirror the first time); "
+                        "'sample': the 4,000 + 1,000 digits shipped in the package; PATH: a "
+                        "folder of PNG/JPEG images or an .npz of your own (README: Data)")
     p.add_argument('--data-dir', default=None,
-                   help='directory holding the four MNIST IDX .gz files (no download; '
+                   help='directory holding the four IDX .gz files of --dataset (no download; '
                         'without it: the cache)')
+    p.add_argument('--image-size', type=image_size, metavar='HxW',
+                   help='resize your own images to HxW (without it they must all have one '
+                        'size, which is kept)')
     p.add_argument('--binarize', action='store_true',
                    help='opt-in, not the legacy: dynamically binarised MNIST, each pixel drawn '
                         'as Bernoulli(grey level) at every step (the likelihood papers\' data)')
@@ -116,7 +139,8 @@ def settings_of_run(args, given):
         fail('cannot resume %s: %s' % (args.out, e))
     for name in RUN_SETTINGS:
         value = getattr(args, name)
-        if name in config.PATH_FLAGS and value:
+        if value and (name in config.PATH_FLAGS
+                      or (name == 'dataset' and value not in data.DATASETS)):
             value = os.path.abspath(value)
         if name in given and value != flags[name]:
             fail('--%s %s: the run in %s was made with %s; a resumed run keeps its settings'
@@ -174,7 +198,7 @@ def run(args, given):
             xp.random.seed(args.seed)
 
     try:
-        x_train, x_test, _, _ = data.load(args.dataset, args.data_dir)
+        x_train, x_test = data.load_set(args.dataset, args.data_dir, args.image_size)[:2]
     except (data.DataError, download.DownloadError) as e:
         fail(e)
     if args.test:  # the legacy data.py held train + test as one array of 70,000

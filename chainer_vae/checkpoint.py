@@ -34,11 +34,12 @@ CHECKPOINT = 'checkpoint.npz'
 LOCK = '.lock'
 CONFIG = 'config.json'
 LOG = 'log.csv'
-# what a run and `python -m chainer_vae.visualize` write: --force removes these
+# what a run and `python -m chainer_vae.visualize` (evaluate, m1) write: --force removes these
 RUN_FILES = (CONFIG, LOG, 'graph.dot', CHECKPOINT, 'mlp_*.model', 'mlp_*.state')
 PICTURE_FILES = ('reconstructions.png', 'samples.png', 'latent_scatter.png', 'mapping.png',
                  'vae_*.gif', 'kl_visualize*.gif', 'loss_curves.png', 'legacy_comparison.md',
-                 'graph.png', 'graph.svg')
+                 'graph.png', 'graph.svg',
+                 'evaluation.json', 'm1.json', 'm1.md')  # and chainer_vae.evaluate's, m1's
 
 
 _UMASK = os.umask(0o022)

@@ -3,13 +3,14 @@
     {"model":    {"n_in": 784, "n_latent": 20, "n_h": 500, "activation": "softplus"},
      "training": {"epoch": 100, "batchsize": 100, "seed": 0, "gpu": -1, "test": false,
                   "debug": false, "initmodel": null, "resume": null},
-     "data":     {"dataset": "mnist", "data_dir": null, "binarize": false},
+     "data":     {"dataset": "mnist", "data_dir": null, "binarize": false, "image_size": null},
      "versions": {"python": "3.12.1", "numpy": "2.5.5", "chainer": "7.8.1", "cupy": null,
                   "chainer_vae": "1.0.0"}}
 
 train_vae.py writes it, ``--resume-from`` takes the run's settings from it and
 ``python -m chainer_vae.visualize`` rebuilds the model from it. The paths a run reads
-(``data_dir``, ``initmodel``, ``resume``) are kept absolute, or null: no folder the run
+(``data_dir``, ``initmodel``, ``resume``, a ``dataset`` of one's own images) are kept
+absolute, or null: no folder the run
 happened to start in, and not ``--out``, so a moved run folder still resumes and redraws.
 The flat form of earlier runs (train_vae.py's flags by name) still reads.
 """
@@ -32,7 +33,7 @@ FLAGS = {  # train_vae.py's flag: (section, key) in config.json
     'debug': ('training', 'debug'), 'initmodel': ('training', 'initmodel'),
     'resume': ('training', 'resume'),
     'dataset': ('data', 'dataset'), 'data_dir': ('data', 'data_dir'),
-    'binarize': ('data', 'binarize'),
+    'binarize': ('data', 'binarize'), 'image_size': ('data', 'image_size'),
 }
 PATH_FLAGS = ('data_dir', 'initmodel', 'resume')
 
@@ -48,10 +49,11 @@ REQUIRED = {
     ('training', 'epoch'): _positive, ('training', 'batchsize'): _positive,
     ('training', 'seed'): lambda v: v is None or (type(v) is int and 0 <= v < 2 ** 32),
     ('training', 'test'): lambda v: type(v) is bool,
-    ('data', 'dataset'): lambda v: v in data.DATASETS,
+    ('data', 'dataset'): lambda v: v in data.DATASETS or (isinstance(v, str) and os.path.isabs(v)),
     ('data', 'data_dir'): lambda v: v is None or isinstance(v, str),
 }
 DEFAULTS = {('training', 'gpu'): -1, ('training', 'debug'): False, ('data', 'binarize'): False,
+            ('data', 'image_size'): None,
             ('training', 'initmodel'): None, ('training', 'resume'): None}
 
 
@@ -75,6 +77,8 @@ def make(flags, n_in, versions):
         value = flags[flag]
         if flag in PATH_FLAGS:
             value = os.path.abspath(value) if value else None
+        if flag == 'dataset' and value not in data.DATASETS:  # one's own images
+            value = os.path.abspath(value)
         config[section][key] = value
     return config
 

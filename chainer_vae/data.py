@@ -1,16 +1,21 @@
-"""MNIST as the 2017 notebook used it, read from the four IDX .gz files.
+"""MNIST as the 2017 notebook used it, read from the four IDX .gz files, and the data
+sets that come the same way or are a person's own.
 
-``load(dataset, data_dir)`` returns ``(x_train, x_test, y_train, y_test)`` with
-pixels float32 in [0, 1] (uint8 / 255, not binarised), rows of 784.
+``load_set(dataset, data_dir, image_size)`` returns a DataSet: images as rows of
+float32 pixels in [0, 1] (uint8 / 255, not binarised), int32 labels, the images'
+shape (28 x 28 for MNIST) and the class names.
 ``--dataset sample`` reads a small real-MNIST subset shipped in this package
-(made by ``scripts/make_sample.py``); ``--dataset mnist`` reads the full set
-from ``--data-dir``, else from the cache that ``download.py`` fills.
+(made by ``scripts/make_sample.py``); ``--dataset mnist`` (``fashion-mnist``,
+``kmnist``) reads the full set from ``--data-dir``, else from the cache that
+``download.py`` fills; ``--dataset PATH`` reads a folder of images or an .npz
+(chainer_vae/images.py).
 
 ``--binarize`` (opt-in; the legacy trained on the grey levels) is the dynamically
 binarised MNIST of the likelihood papers (Burda, Grosse & Salakhutdinov 2015): every
 time a batch is taken, each pixel is drawn as Bernoulli(its grey level), and the test
 set is one fixed such draw.
 """
+import collections
 import gzip
 import math
 import os
@@ -18,7 +23,7 @@ import zlib
 
 import numpy as np
 
-from chainer_vae import download
+from chainer_vae import download, images
 
 FILES = {
     'train_images': 'train-images-idx3-ubyte.gz',
@@ -26,7 +31,15 @@ FILES = {
     'test_images': 't10k-images-idx3-ubyte.gz',
     'test_labels': 't10k-labels-idx1-ubyte.gz',
 }
-DATASETS = ('mnist', 'sample')  # --dataset
+DATASETS = ('mnist', 'fashion-mnist', 'kmnist', 'sample')  # --dataset NAME; else a PATH
+CLASSES = {
+    'mnist': tuple('0123456789'), 'sample': tuple('0123456789'),
+    'fashion-mnist': ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
+                      'Sneaker', 'Bag', 'Ankle boot'),
+    # Kuzushiji-MNIST: the ten cursive hiragana お き す つ な は ま や れ を, in romaji
+    'kmnist': ('o', 'ki', 'su', 'tsu', 'na', 'ha', 'ma', 'ya', 're', 'wo'),
+}
+DataSet = collections.namedtuple('DataSet', 'x_train x_test y_train y_test shape classes')
 SAMPLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'mnist_sample')
 
 _IDX_UBYTE = 0x08
@@ -85,11 +98,11 @@ def _check_pair(images, labels, what):
         raise DataError('%s labels: values must be digits 0-9' % what)
 
 
-def load_mnist_dir(directory):
+def load_mnist_dir(directory, title='MNIST'):
     """Read and validate the four MNIST files in ``directory`` (uint8 images, int32 labels)."""
     missing = [f for f in FILES.values() if not os.path.isfile(os.path.join(directory, f))]
     if missing:
-        raise DataError('%s lacks the MNIST file(s) %s' % (directory, ', '.join(missing)))
+        raise DataError('%s lacks the %s file(s) %s' % (directory, title, ', '.join(missing)))
     arrays = {key: read_idx_gz(os.path.join(directory, f)) for key, f in FILES.items()}
     _check_pair(arrays['train_images'], arrays['train_labels'], 'train')
     _check_pair(arrays['test_images'], arrays['test_labels'], 'test')
@@ -122,25 +135,39 @@ def binarize_test(x):
 
 
 def load_for_run(config, data_dir=None):
-    """The data of a run's config (chainer_vae.config), read from ``data_dir`` if given:
-    (x_train, x_test, y_train, y_test), the test set binarised where the run was."""
-    x_train, x_test, y_train, y_test = load(config['data']['dataset'],
-                                            data_dir or config['data']['data_dir'])
-    if config['data']['binarize']:
-        x_train, x_test = Binarized(x_train), binarize_test(x_test)
-    return x_train, x_test, y_train, y_test
+    """The DataSet of a run's config (chainer_vae.config), read from ``data_dir`` if given,
+    the test set binarised where the run was."""
+    d = config['data']
+    data = load_set(d['dataset'], data_dir or d['data_dir'], d['image_size'])
+    if d['binarize']:
+        data = data._replace(x_train=Binarized(data.x_train), x_test=binarize_test(data.x_test))
+    return data
 
 
-def load(dataset='mnist', data_dir=None):
-    """(x_train, x_test, y_train, y_test): pixels float32 in [0, 1], labels int32."""
+def load_set(dataset='mnist', data_dir=None, image_size=None):
+    """The DataSet of --dataset (a name of DATASETS, or the path of one's own images)."""
+    if dataset not in DATASETS:
+        try:
+            x_train, x_test, y_train, y_test, classes = images.load(dataset, image_size)
+        except images.ImageError as e:
+            raise DataError(e) from None
+        shape = x_train.shape[1:]
+        return DataSet(x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1),
+                       y_train, y_test, shape, classes)
     if dataset == 'sample':
         directory = SAMPLE_DIR
     elif data_dir is not None:
         directory = data_dir
     else:
-        directory = download.ensure_mnist()  # the cache, filled from a mirror if need be
-    a = load_mnist_dir(directory)
+        directory = download.ensure(dataset)  # the cache, filled from a mirror if need be
+    title = download.SOURCES[dataset].title if dataset in download.SOURCES else 'MNIST'
+    a = load_mnist_dir(directory, title)
     x_train, x_test = (a[k].reshape(len(a[k]), -1).astype(np.float32) / 255
                        for k in ('train_images', 'test_images'))
-    return (x_train, x_test,
-            a['train_labels'].astype(np.int32), a['test_labels'].astype(np.int32))
+    return DataSet(x_train, x_test, a['train_labels'].astype(np.int32),
+                   a['test_labels'].astype(np.int32), (28, 28), CLASSES[dataset])
+
+
+def load(dataset='mnist', data_dir=None):
+    """(x_train, x_test, y_train, y_test): pixels float32 in [0, 1], labels int32."""
+    return load_set(dataset, data_dir)[:4]

@@ -147,7 +147,7 @@ def main(argv=None):
         p.error('--k and --n-test must be positive')
     with cli.one_line_errors('evaluate', args.run_dir, RUN_ERRORS):
         config, model = checkpoint.load_run(args.run_dir)
-        _, x_test, _, _ = data.load_for_run(config, args.data_dir)
+        x_test = data.load_for_run(config, args.data_dir).x_test
         x_test = x_test[:args.n_test]
         result = evaluate(model, x_test, sorted(set(args.k)), args.seed)
         result['binarized'] = config['data']['binarize']

@@ -12,6 +12,8 @@ graph.dot); the model is rebuilt from config.json. Writes, into --out (default R
   vae_0to9.gif         the code of a 0 morphing into the code of a 9 (legacy spec);
                        vae_<start>to<end>_dim<dimz>.gif for --start/--end
   vae_all_9to9.gif     every start digit to every end digit at once (legacy spec)
+                       (other data: their classes, vae_0to<C-1>.gif, vae_all_<C-1>to<C-1>.gif;
+                       images at their own size)
   kl_visualize.gif, kl_visualize2.gif   the KL animations (chainer_vae.kl_animation)
   loss_curves.png      train/test loss from log.csv, the legacy log overlaid if given
   legacy_comparison.md this run beside the legacy log at epochs 1, 10, 100 (--legacy-log)
@@ -48,26 +50,31 @@ def encode_mu(model, x):
         return model.encode(np.asarray(x, np.float32))[0].array
 
 
-def decode(model, z):
-    """Images (n, 28, 28) decoded with the sigmoid."""
+def decode(model, z, shape=(28, 28)):
+    """Images (n, *shape) decoded with the sigmoid."""
     with chainer.no_backprop_mode():
-        return model.decode(np.asarray(z, np.float32)).array.reshape(-1, 28, 28)
+        return model.decode(np.asarray(z, np.float32)).array.reshape((-1,) + tuple(shape))
 
 
-def digit_codes(model, x_test, y_test, first=100):
-    """z_mu of the first test image of each digit 0..9 among the first 100 (the legacy's pick)."""
-    index = [int(np.flatnonzero(y_test[:first] == d)[0]) for d in range(10)]
+def class_codes(model, x_test, y_test, n_classes=10):
+    """z_mu of the first test image of each class (for MNIST, the legacy's pick: the first
+    of each digit 0..9 among the first 100 test images)."""
+    index = [int(np.flatnonzero(y_test == c)[0]) for c in range(n_classes) if (y_test == c).any()]
+    if len(index) < n_classes:
+        raise VisualizeError('the test set lacks images of %d of the %d classes'
+                             % (n_classes - len(index), n_classes))
     return encode_mu(model, x_test[index])
 
 
 def tile(images, rows, cols, border=0, fill=0.5):
-    """One canvas of rows x cols 28 x 28 images, with ``border`` px of grey between them."""
-    step = 28 + border
-    canvas = np.full((rows * step + border, cols * step + border), fill, np.float32)
+    """One canvas of rows x cols images (all of one shape), ``border`` px of grey between."""
+    h, w = images[0].shape
+    canvas = np.full((rows * (h + border) + border, cols * (w + border) + border), fill,
+                     np.float32)
     for k, image in enumerate(images):
         r, c = divmod(k, cols)
-        canvas[border + r * step:border + r * step + 28,
-               border + c * step:border + c * step + 28] = image
+        top, left = border + r * (h + border), border + c * (w + border)
+        canvas[top:top + h, left:left + w] = image
     return canvas
 
 
@@ -81,13 +88,15 @@ def save_canvas(canvas, path, inches):
     plt.close(fig)
 
 
-def reconstructions(model, x_test, path, n=10):
+def reconstructions(model, x_test, path, shape=(28, 28), n=10):
     """The slides' "Example of Output": input beside reconstruction, five pairs a row."""
-    rec = decode(model, encode_mu(model, x_test[:n]))
+    rec = decode(model, encode_mu(model, x_test[:n]), shape)
     fig, axes = plt.subplots(2, 2 * 5, figsize=(10, 2.3), dpi=100)
-    for k in range(n):
+    for ax in axes.flat[2 * len(rec):]:  # a test set of fewer than n images
+        ax.axis('off')
+    for k in range(len(rec)):
         row, col = divmod(k, 5)
-        for j, (image, title) in enumerate(((x_test[k].reshape(28, 28), 'Input image'),
+        for j, (image, title) in enumerate(((x_test[k].reshape(shape), 'Input image'),
                                             (rec[k], 'Reconstruction image'))):
             ax = axes[row, 2 * col + j]
             ax.imshow(image, cmap='gray', vmin=0, vmax=1)
@@ -97,19 +106,19 @@ def reconstructions(model, x_test, path, n=10):
     plt.close(fig)
 
 
-def samples(model, n_latent, path, n=10, seed=0):
+def samples(model, n_latent, path, shape=(28, 28), n=10, seed=0):
     z = np.random.RandomState(seed).standard_normal((n * n, n_latent))
-    save_canvas(tile(decode(model, z), n, n, border=1), path, 6)
+    save_canvas(tile(decode(model, z, shape), n, n, border=1), path, 6)
 
 
-def manifold_canvas(model, n=25, lim=2.0):
+def manifold_canvas(model, shape=(28, 28), n=25, lim=2.0):
     """Decoded images over z in [-lim, lim]^2: rows run from +z2 (top) down to -z2."""
     values = np.linspace(-lim, lim, n)
     z = np.array([(z1, z2) for z2 in values[::-1] for z1 in values])
-    return tile(decode(model, z), n, n)
+    return tile(decode(model, z, shape), n, n)
 
 
-def latent_scatter(model, x_test, y_test, path, n=5000):
+def latent_scatter(model, x_test, y_test, path, classes=data.CLASSES['mnist'], n=5000):
     mu = encode_mu(model, x_test[:n])
     labels = y_test[:n]
     title = 'z_mu of the first %d test images' % len(mu)
@@ -119,11 +128,16 @@ def latent_scatter(model, x_test, y_test, path, n=5000):
         title += ': PCA projection (components 1, 2) of dimz = %d' % mu.shape[1]
         mu = centred @ vt[:2].T
     fig, ax = plt.subplots(figsize=(8, 7), dpi=100)
-    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap='tab10', s=4, vmin=-0.5, vmax=9.5)
-    for d in range(10):
-        cx, cy = mu[labels == d].mean(axis=0)
-        ax.text(cx, cy, str(d), fontsize=20, weight='bold', ha='center', va='center')
-    fig.colorbar(points, ticks=range(10))
+    c = len(classes)
+    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap='tab10' if c <= 10 else 'tab20',
+                        s=4, vmin=-0.5, vmax=c - 0.5)
+    for d, name in enumerate(classes):  # each class's name at its mean
+        if (labels == d).any():
+            cx, cy = mu[labels == d].mean(axis=0)
+            ax.text(cx, cy, name, fontsize=20 if len(name) < 3 else 11, weight='bold',
+                    ha='center', va='center')
+    colorbar = fig.colorbar(points, ticks=range(c))
+    colorbar.ax.set_yticklabels(classes)
     ax.set_title(title, fontsize=10)
     fig.savefig(path)
     plt.close(fig)
@@ -138,36 +152,40 @@ def save_gif(fig, draw_frame, n_frames, fps, path):
     plt.close(fig)
 
 
-def morph_gif(model, codes, start, end, path, n_frames=81):
-    """Decode (1 - t) z[start] + t z[end] for t in linspace(0, 1, 81): 80 ms a frame."""
+def morph_gif(model, codes, start, end, path, shape=(28, 28), names=None, n_frames=81):
+    """Decode (1 - t) z[start] + t z[end] for t in linspace(0, 1, 81): 80 ms a frame.
+    ``names``: the two classes' names, for the title (the legacy's digits have none)."""
     ts = np.linspace(0, 1, n_frames)
-    frames = decode(model, [(1 - t) * codes[start] + t * codes[end] for t in ts])
+    frames = decode(model, [(1 - t) * codes[start] + t * codes[end] for t in ts], shape)
     fig = plt.figure(figsize=(4, 4), dpi=DPI)
     ax = fig.add_subplot(1, 1, 1)
 
     def draw_frame(i):
         ax.clear()
         ax.imshow(frames[i], cmap='gray', vmin=0, vmax=1)
-        ax.set_title('t=%d' % i)  # the legacy titles: the frame index
+        ax.set_title('t=%d' % i if names is None  # the legacy titles: the frame index
+                     else '%s to %s, t=%d' % (names + (i,)), fontsize=10 if names else None)
         ax.axis('off')
 
     save_gif(fig, draw_frame, n_frames, 12.5, path)
 
 
-def all_pairs_gif(model, codes, path, n_steps=40):
-    """Row i morphs digit i into digit j of column j; t runs 0 -> 1 -> 0 (80 frames, 100 ms)."""
+def all_pairs_gif(model, codes, path, shape=(28, 28), n_steps=40):
+    """Row i morphs class i into class j of column j; t runs 0 -> 1 -> 0 (80 frames, 100 ms)."""
     ts = np.linspace(0, 1, n_steps)
     ts = np.concatenate([ts, ts[::-1]])
-    start = np.repeat(codes, 10, axis=0)  # pair (i, j) at index 10 i + j
-    end = np.tile(codes, (10, 1))
+    c = len(codes)
+    start = np.repeat(codes, c, axis=0)  # pair (i, j) at index c i + j
+    end = np.tile(codes, (c, 1))
     fig = plt.figure(figsize=(6, 6), dpi=DPI)
     ax = fig.add_subplot(1, 1, 1)
     ax.axis('off')
-    image = ax.imshow(tile(decode(model, start), 10, 10, border=1), cmap='gray',
+    image = ax.imshow(tile(decode(model, start, shape), c, c, border=1), cmap='gray',
                       vmin=0, vmax=1, interpolation='nearest')
 
     def draw_frame(i):
-        image.set_data(tile(decode(model, (1 - ts[i]) * start + ts[i] * end), 10, 10, border=1))
+        image.set_data(tile(decode(model, (1 - ts[i]) * start + ts[i] * end, shape), c, c,
+                            border=1))
         ax.set_title('t=%d' % i)  # the frame index, as in the legacy
 
     save_gif(fig, draw_frame, len(ts), 10, path)
@@ -247,11 +265,11 @@ def main(argv=None):
     p.add_argument('run_dir', help='a train_vae.py --out directory')
     p.add_argument('--out', help='where to write (default: RUN_DIR)')
     p.add_argument('--legacy-log', help='a log of the 2017 run to overlay on the loss curves')
-    p.add_argument('--start', type=int, choices=range(10), help='start digit of an extra morph')
-    p.add_argument('--end', type=int, choices=range(10), help='end digit of an extra morph')
+    p.add_argument('--start', type=int, help='start class (digit) of an extra morph')
+    p.add_argument('--end', type=int, help='end class (digit) of an extra morph')
     p.add_argument('--no-kl', action='store_true', help='skip the two KL GIFs (they take ~1 min)')
-    p.add_argument('--data-dir', help="the four MNIST .gz files (default: the run config's "
-                                      "data_dir, else chainer's dataset cache)")
+    p.add_argument('--data-dir', help="the four IDX .gz files of the run's data set (default: "
+                                      "the run config's data_dir, else chainer's dataset cache)")
     args = p.parse_args(argv)
     if (args.start is None) != (args.end is None):
         p.error('--start and --end go together')
@@ -267,7 +285,10 @@ def main(argv=None):
         read_log(os.path.join(args.run_dir, checkpoint.LOG))  # checked before drawing
         if args.legacy_log:
             read_log(args.legacy_log)
-        _, x_test, _, y_test = data.load_for_run(config, args.data_dir)
+        dataset = data.load_for_run(config, args.data_dir)
+        if morph is not None and not all(0 <= c < len(dataset.classes) for c in morph):
+            raise VisualizeError('--start %d --end %d: the classes of this data set are 0 to %d'
+                                 % (morph + (len(dataset.classes) - 1,)))
         os.makedirs(out, exist_ok=True)
         # draw into a staging folder and move the pictures in only once all are done:
         # an interrupt or a full disk leaves the previous pictures in --out whole
@@ -281,13 +302,15 @@ def main(argv=None):
         name, code = interrupt.stopped_by(e)
         cli.fail('visualize', 'interrupted (%s); nothing was written' % name, code)
     try:
-        made = draw_run(args.run_dir, config, model, x_test, y_test, staging, morph=morph,
+        made = draw_run(args.run_dir, config, model, dataset, staging, morph=morph,
                         legacy_log=args.legacy_log, kl=not args.no_kl)
         for name in made:
             os.replace(os.path.join(staging, name), os.path.join(out, name))
     except KeyboardInterrupt as e:
         name, code = interrupt.stopped_by(e)
         cli.fail('visualize', 'interrupted (%s); nothing in %s was changed' % (name, out), code)
+    except VisualizeError as e:
+        cli.fail('visualize', '%s; nothing in %s was changed' % (e, out))
     except OSError as e:
         cli.fail('visualize', 'cannot write in %s: %s; nothing there was changed'
                  % (out, e.strerror or e))
@@ -296,28 +319,38 @@ def main(argv=None):
     print('wrote %s in %s' % (', '.join(made), out))
 
 
-def draw_run(run_dir, config, model, x_test, y_test, out, morph=None, legacy_log=None, kl=True):
-    """Every picture of the run in ``run_dir`` into ``out``; return their file names.
-    ``morph``: (start, end) digits of an extra morph GIF; ``legacy_log``: the 2017 log."""
+def draw_run(run_dir, config, model, dataset, out, morph=None, legacy_log=None, kl=True):
+    """Every picture of the run in ``run_dir`` into ``out``, from its test images
+    (``dataset``: a data.DataSet); return their file names. ``morph``: (start, end)
+    classes of an extra morph GIF; ``legacy_log``: the 2017 log."""
     made = []
 
     def target(name):
         made.append(name)
         return os.path.join(out, name)
 
-    n_latent = config['model']['n_latent']
-    reconstructions(model, x_test, target('reconstructions.png'))
-    samples(model, n_latent, target('samples.png'))
-    latent_scatter(model, x_test, y_test, target('latent_scatter.png'))
+    n_latent, x_test, y_test, shape = (config['model']['n_latent'], dataset.x_test,
+                                       dataset.y_test, dataset.shape)
+    reconstructions(model, x_test, target('reconstructions.png'), shape)
+    samples(model, n_latent, target('samples.png'), shape)
+    latent_scatter(model, x_test, y_test, target('latent_scatter.png'), dataset.classes)
     if n_latent == 2:
-        save_canvas(manifold_canvas(model), target('mapping.png'), 10)
-    codes = digit_codes(model, x_test, y_test)
-    morph_gif(model, codes, 0, 9, target('vae_0to9.gif'))
-    if morph is not None:
-        start, end = morph
-        morph_gif(model, codes, start, end,
-                  target('vae_%dto%d_dim%d.gif' % (start, end, n_latent)))
-    all_pairs_gif(model, codes, target('vae_all_9to9.gif'))
+        save_canvas(manifold_canvas(model, shape), target('mapping.png'), 10)
+    classes, last = dataset.classes, len(dataset.classes) - 1
+    digits = classes == data.CLASSES['mnist']
+
+    def names(start, end):
+        return None if digits else (classes[start], classes[end])
+
+    if last > 0:  # labelled: the first class into the last, and every class into every one
+        codes = class_codes(model, x_test, y_test, last + 1)
+        morph_gif(model, codes, 0, last, target('vae_0to%d.gif' % last), shape, names(0, last))
+        if morph is not None:
+            start, end = morph
+            morph_gif(model, codes, start, end,
+                      target('vae_%dto%d_dim%d.gif' % (start, end, n_latent)), shape,
+                      names(start, end))
+        all_pairs_gif(model, codes, target('vae_all_%dto%d.gif' % (last, last)), shape)
     if kl:
         kl_animation.kl_gif(target('kl_visualize.gif'), p_sigma=1.0)
         kl_animation.kl_gif(target('kl_visualize2.gif'), p_sigma=0.5)

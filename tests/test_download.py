@@ -103,8 +103,8 @@ def fetch(mirror, tmp_path, *behaviours, timeout=1):
     server, base, checksums = mirror
     del server.hits[:]
     cache = str(tmp_path / 'cache')
-    directory = download.ensure_mnist(cache, [base + b + '/' for b in behaviours], checksums,
-                                      timeout=timeout)
+    directory = download.ensure('mnist', cache, [base + b + '/' for b in behaviours],
+                                checksums, timeout=timeout)
     for name, md5 in checksums.items():
         assert download.verified(os.path.join(directory, name), md5)
     return cache, list(server.hits)
@@ -150,7 +150,7 @@ def test_every_mirror_failing_is_one_clear_error(mirror, tmp_path):
     cache = str(tmp_path / 'cache')
     urls = [base + 'missing/', base + 'corrupt/', 'http://127.0.0.1:9/']
     with pytest.raises(download.DownloadError) as caught:
-        download.ensure_mnist(cache, urls, checksums, timeout=1)
+        download.ensure('mnist', cache, urls, checksums, timeout=1)
     message = str(caught.value)
     assert '\n' not in message and '--data-dir' in message
     for part in ('missing/: HTTP 404', 'corrupt/: checksum mismatch', '127.0.0.1:9/: '):

@@ -139,7 +139,7 @@ def test_manifold_is_25_by_25_decoded_digits(pictures):
 def test_codes_are_the_first_test_image_of_each_digit(pictures):
     _, model = checkpoint.load_run(pictures)
     _, x_test, _, y_test = data.load('sample')
-    codes = visualize.digit_codes(model, x_test, y_test)
+    codes = visualize.class_codes(model, x_test, y_test)
     first = [list(y_test[:100]).index(d) for d in range(10)]  # 3, 2, 1, 18, 4, 8, 11, 0, 61, 7
     np.testing.assert_array_equal(codes, visualize.encode_mu(model, x_test[first]))
 

@@ -98,7 +98,7 @@ def test_committed_configs_are_portable_and_redraw(path, tmp_path):
     from it (here with random weights of that shape: the trained ones are not committed)."""
     assert COMMITTED
     read = config.read(path)
-    assert read['data']['data_dir'] is None and read['data']['dataset'] == 'mnist'
+    assert read['data']['data_dir'] is None and read['data']['dataset'] in data.DATASETS
     assert not [s for s in strings(read) if os.sep in s or s.startswith('.')]
     run = tmp_path / 'run'
     os.makedirs(str(run))

@@ -21,7 +21,8 @@ setup(
         'packaging',  # the pkg_resources stand-in in chainer_vae/revival.py
     ],
     extras_require={
-        'test': ['pytest', 'hypothesis', 'ruff', 'scikit-learn'],
+        'test': ['pytest', 'hypothesis', 'ruff', 'scikit-learn',
+                 'mock'],  # chainer's own tests (scripts/chainer_suite.py) import it
         'eval': ['scikit-learn'],  # python -m chainer_vae.m1
         'bench': ['torch'],  # benchmarks/ only; make bench pins the local CPU build
         # CuPy 14 finds pip's CUDA libraries only through its [ctk] extra (README: GPU)

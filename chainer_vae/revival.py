@@ -1,9 +1,9 @@
 """Chainer 7.8.1 on today's Python, NumPy and CuPy: the one place we patch around it.
 
 Chainer's last release (2020) predates NumPy 2, Python 3.12 and CuPy 8+. Five
-things break or make noise when it is imported today; each patch below applies only when its
-piece is really missing, so on an old stack (NumPy 1.26, Python 3.11 with
-setuptools < 82) ``apply()`` changes nothing.
+things break or make noise when it is imported today, and three of its functions fail;
+each patch below applies only when its piece is really missing, so on an old stack
+(NumPy 1.23, Python 3.11 with setuptools < 82) ``apply()`` changes nothing.
 
 1. NumPy 2 removed ``np.sctypes``; ``chainer.functions.array.as_strided`` reads
    it at import time. We restore the NumPy 1.x table.
@@ -30,6 +30,23 @@ setuptools < 82) ``apply()`` changes nothing.
    kernels, which is all this model needs. Where CuPy's cuDNN cannot be
    imported we tell chainer so with its own switch, ``CHAINER_CUDNN=0``,
    unless the user set it.
+
+Then chainer is imported, and three of its functions that NumPy 2 broke are mended,
+each only where its cause is present (a function or a name replaced, never a module):
+
+6. ``F.resize_images`` asks for ``numpy.float`` (chainer/functions/array/
+   resize_images.py, ``compute_indices_and_weights``, lines 179-196), an alias of the
+   builtin float that NumPy 1.24 removed. Where NumPy lacks it, that one function is
+   re-made from chainer's own code with a view of NumPy that adds ``float`` (= the
+   builtin, as the alias was) as its ``numpy``; NumPy itself is not touched.
+7. ``F.pad_sequence`` writes its Python-int ``padding`` into arrays of the input's
+   dtype (chainer/functions/array/pad_sequence.py, line 55). NumPy 2's integer rules
+   (NEP 50) refuse an int out of the dtype's range, e.g. -1 into uint8, which NumPy 1
+   wrapped (to 255). Under NumPy 2, ``PadSequence.forward`` casts the padding to the
+   dtype first, as NumPy 1 did.
+8. ``Categorical.log_prob`` adds a list to ``numpy.meshgrid(...)``
+   (chainer/distributions/categorical.py, line 74), which NumPy 2 returns as a tuple.
+   Under NumPy 2 it is replaced by the same function with the grids made a list.
 
 ``chainer_vae/__init__.py`` calls ``apply()`` before anything imports chainer.
 """
@@ -160,6 +177,69 @@ def _cupy_patches(cupy):
     return applied
 
 
+class _NumpyWithFloat(types.ModuleType):
+    """NumPy, as one chainer function sees it, with NumPy 1's alias ``float`` (patch 6)."""
+    float = float
+
+    def __getattr__(self, name):
+        return getattr(numpy, name)
+
+
+def _with_numpy_float(function):
+    """``function`` (chainer's code) whose global ``numpy`` has NumPy 1's ``float``."""
+    scope = dict(function.__globals__, numpy=_NumpyWithFloat('numpy'))
+    remade = types.FunctionType(function.__code__, scope, function.__name__,
+                                function.__defaults__, function.__closure__)
+    remade.__doc__, remade.__wrapped__ = function.__doc__, function
+    return remade
+
+
+def _pad_sequence_forward(original):
+    """PadSequence.forward with an int padding cast to the arrays' dtype (patch 7)."""
+    def forward(self, xs):
+        padding = self.padding
+        if xs and isinstance(padding, int) and not isinstance(padding, bool):
+            # NumPy 1 wrapped an out-of-range int (C cast): -1 into uint8 gives 255
+            self.padding = numpy.asarray(padding).astype(xs[0].dtype)[()]
+        try:
+            return original(self, xs)
+        finally:
+            self.padding = padding
+    forward.__doc__, forward.__wrapped__ = original.__doc__, original
+    return forward
+
+
+def _categorical_log_prob(self, x):
+    """chainer's Categorical.log_prob, the meshgrid made a list (patch 8)."""
+    import chainer
+    mg = list(numpy.meshgrid(*(range(i) for i in self.batch_shape), indexing='ij'))
+    if isinstance(x, chainer.Variable):
+        return self.log_p[tuple(mg + [x.data.astype(numpy.int32)])]
+    return self.log_p[tuple(mg + [x.astype(numpy.int32)])]
+
+
+def _library_patches():
+    """Patches 6-8 in chainer's own functions; return their names."""
+    from chainer.distributions import categorical
+    from chainer.functions.array import pad_sequence, resize_images
+    applied = []
+    if not hasattr(numpy, 'float') and not hasattr(resize_images.compute_indices_and_weights,
+                                                   '__wrapped__'):
+        resize_images.compute_indices_and_weights = _with_numpy_float(
+            resize_images.compute_indices_and_weights)
+        applied.append('resize_images-numpy.float')
+    numpy2 = int(numpy.__version__.split('.')[0]) >= 2
+    if numpy2 and not hasattr(pad_sequence.PadSequence.forward, '__wrapped__'):
+        pad_sequence.PadSequence.forward = _pad_sequence_forward(
+            pad_sequence.PadSequence.forward)
+        applied.append('pad_sequence-nep50')
+    if (isinstance(numpy.meshgrid([0], [0]), tuple)
+            and categorical.Categorical.log_prob is not _categorical_log_prob):
+        categorical.Categorical.log_prob = _categorical_log_prob
+        applied.append('categorical-meshgrid')
+    return applied
+
+
 def apply():
     """Apply the patches that this Python/NumPy/CuPy needs; return their names."""
     applied = []
@@ -175,5 +255,5 @@ def apply():
     cupy = _installed_cupy()
     if cupy is not None:
         applied += _cupy_patches(cupy)
-    return applied
+    return applied + _library_patches()
 

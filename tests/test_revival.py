@@ -68,11 +68,20 @@ def test_no_pkg_resources_and_no_numpy_distutils():
 def test_nothing_is_patched_where_nothing_is_missing():
     out = python('''
         import sys, types, numpy
-        present = types.ModuleType('pkg_resources')
+        present = types.ModuleType('pkg_resources')  # as much of one as chainer uses
+        present.DistributionNotFound = present.VersionConflict = LookupError
+        def require(*requirements):  # chainer asks it for CuPy only: none installed
+            raise LookupError(requirements)
+        present.require = require
         sys.modules['pkg_resources'] = present
-        sys.modules['numpy.distutils.system_info'] = types.ModuleType('numpy.distutils.system_info')
-        if not hasattr(numpy, 'sctypes'):
-            numpy.sctypes = 'present'
+        distutils = types.ModuleType('numpy.distutils')
+        distutils.system_info = types.ModuleType('numpy.distutils.system_info')
+        distutils.system_info.get_info = lambda name: {}
+        sys.modules.update({'numpy.distutils': distutils,
+                            'numpy.distutils.system_info': distutils.system_info})
+        if not hasattr(numpy, 'sctypes'):  # present, as on NumPy 1.x
+            numpy.sctypes = {'int': [numpy.int8, numpy.int16, numpy.int32, numpy.int64],
+                             'float': [numpy.float16, numpy.float32, numpy.float64]}
         before = numpy.sctypes
         from chainer_vae import revival
         print(revival.apply() == [], sys.modules['pkg_resources'] is present,
@@ -163,3 +172,92 @@ def test_cupy_that_cannot_load_is_left_to_the_gpu_switch(tmp_path):
         print(chainer.backends.cuda.available, revival.apply(), os.environ.get('CHAINER_CUDNN'))
     ''', path=[path])
     assert out == ['False', '[]', 'None']
+
+
+# ---- chainer's own functions that NumPy 2 broke (patches 6-8) ---------------------
+
+def test_resize_images_without_numpy_float():
+    out = python('''
+        import numpy, chainer_vae, chainer.functions as F
+        from chainer.functions.array import resize_images
+        x = numpy.array([[[[0, 1], [2, 3]]]], numpy.float32)
+        y = F.resize_images(x, (3, 3), align_corners=True).array[0, 0]
+        print(numpy.array_equal(y, [[0, .5, 1], [1, 1.5, 2], [2, 2.5, 3]]),
+              hasattr(numpy, 'float'))  # NumPy itself untouched
+        try:  # chainer's own function, as it was
+            resize_images.compute_indices_and_weights.__wrapped__(
+                (3, 3), (2, 2), 'bilinear', True, numpy)
+            print('unpatched-works')
+        except AttributeError:
+            print('unpatched-fails')
+    ''')
+    assert out == ['True', 'False', 'unpatched-fails']
+
+
+def test_pad_sequence_with_an_out_of_range_padding():
+    out = python('''
+        import numpy, chainer_vae, chainer.functions as F
+        from chainer.functions.array import pad_sequence
+        xs = [numpy.array([1, 2, 3], numpy.uint8), numpy.array([4], numpy.uint8)]
+        y = F.pad_sequence(xs, padding=-1).array
+        print(y.dtype, y.tolist() == [[1, 2, 3], [4, 255, 255]])  # NumPy 1's wrap-around
+        print(F.pad_sequence([numpy.ones(2, numpy.float32)], 4, padding=-1).array.tolist())
+        if int(numpy.__version__.split('.')[0]) >= 2:
+            try:
+                pad_sequence.PadSequence.forward.__wrapped__(pad_sequence.PadSequence(None, -1),
+                                                            xs)
+                print('unpatched-works')
+            except OverflowError:
+                print('unpatched-fails')
+        else:
+            print('numpy1-not-patched', not hasattr(pad_sequence.PadSequence.forward,
+                                                    '__wrapped__'))
+    ''')
+    assert out[:2] == ['uint8', 'True'] and out[2:6] == ['[[1.0,', '1.0,', '-1.0,', '-1.0]]']
+    assert out[6:] in (['unpatched-fails'], ['numpy1-not-patched', 'True'])
+
+
+def test_categorical_log_prob_with_numpy2_meshgrid():
+    out = python('''
+        import numpy, chainer_vae, chainer.distributions as D
+        from chainer_vae import revival
+        p = numpy.array([[0.2, 0.8], [0.6, 0.4]], numpy.float32)
+        x = numpy.array([1, 0])
+        log_prob = D.Categorical(p).log_prob(x).array
+        print(numpy.allclose(log_prob, numpy.log([0.8, 0.6])))
+        patched = D.Categorical.log_prob is revival._categorical_log_prob
+        print(patched == isinstance(numpy.meshgrid([0], [0]), tuple))
+    ''')
+    assert out == ['True', 'True']
+
+
+LEGACY_SCRIPT = '''
+import sys
+import numpy
+import chainer.functions as F
+x = numpy.arange(16, dtype=numpy.float32).reshape(1, 1, 4, 4)
+print('resized', F.resize_images(x, (2, 2)).shape)
+print('padded', F.pad_sequence([numpy.zeros(2, numpy.int8), numpy.zeros(1, numpy.int8)],
+                                padding=-1).array.tolist())
+print('argv', sys.argv[1:], __name__)
+sys.exit(int(sys.argv[1]))
+'''
+
+
+@pytest.mark.parametrize('code', [0, 3])
+def test_revive_runs_a_legacy_script_as_python_would(tmp_path, code):
+    script = tmp_path / 'old_chainer_script.py'
+    script.write_text(LEGACY_SCRIPT)
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revive', str(script), str(code)],
+                            capture_output=True, text=True, cwd=str(tmp_path), timeout=120,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    assert result.returncode == code, result.stderr
+    assert result.stdout.splitlines() == ['resized (1, 1, 2, 2)', 'padded [[0, 0], [0, -1]]',
+                                          "argv ['%d'] __main__" % code]
+
+
+def test_revive_without_a_script_is_one_line(tmp_path):
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revive', 'nope.py'],
+                            capture_output=True, text=True, cwd=str(tmp_path), timeout=120,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    assert result.returncode == 2 and result.stderr == 'revive: error: nope.py: no such script\n'

@@ -22,8 +22,10 @@ setup(
     ],
     extras_require={
         'test': ['pytest', 'hypothesis', 'ruff', 'scikit-learn',
-                 'mock'],  # chainer's own tests (scripts/chainer_suite.py) import it
+                 'mock',  # chainer's own tests (scripts/chainer_suite.py) import it
+                 'mpi4py', 'mpich', 'threadpoolctl'],  # the mpiexec -n 2 test
         'eval': ['scikit-learn'],  # python -m chainer_vae.m1
+        'mpi': ['mpi4py', 'mpich', 'threadpoolctl'],  # mpiexec ... --communicator (README)
         'bench': ['torch'],  # benchmarks/ only; make bench pins the local CPU build
         # CuPy 14 finds pip's CUDA libraries only through its [ctk] extra (README: GPU)
         'gpu': ['cupy-cuda12x[ctk]>=14,<15'],

@@ -17,7 +17,8 @@ import numpy as np
 import chainer_vae  # noqa: F401  (revives chainer before it is imported below)
 import chainer
 
-from chainer_vae import checkpoint, cli, config, data, download, gpu, interrupt, net, speed, train
+from chainer_vae import (checkpoint, cli, config, data, download, gpu, interrupt, mpi, net,
+                         speed, train)
 
 # what a resumed run takes from its config.json, refusing a different value given
 RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
@@ -104,6 +105,9 @@ def make_parser():
     p.add_argument('--binarize', action='store_true',
                    help='opt-in, not the legacy: dynamically binarised MNIST, each pixel drawn '
                         'as Bernoulli(grey level) at every step (the likelihood papers\' data)')
+    p.add_argument('--communicator', choices=('naive', 'flat', 'non_cuda_aware', 'pure_nccl'),
+                   help='under mpiexec: the ChainerMN communicator of a data-parallel run '
+                        '(chainer_vae/mpi.py; naive on CPUs, pure_nccl a GPU a rank)')
     p.add_argument('--debug', action='store_true',
                    help="chainer's type checks on (off by default: chainer_vae/speed.py)")
     return p
@@ -118,7 +122,12 @@ def parse_args(argv=None):
     return args, set(vars(parser.parse_args(argv)))
 
 
+QUIET = []  # set on the MPI ranks but rank 0: the same error once, not once a rank
+
+
 def fail(message, code=1):
+    if QUIET:
+        sys.exit(code)
     cli.fail('train_vae.py', message, code)
 
 
@@ -188,6 +197,21 @@ def run(args, given):
         fail('--resume %s needs --initmodel: the optimizer state alone would go on from '
              'random weights' % args.resume)
     speed.configure(debug=args.debug)
+    comm = None
+    if args.communicator:  # data-parallel over MPI ranks (chainer_vae/mpi.py)
+        try:
+            comm = mpi.communicator(args.communicator, args.gpu)
+            if comm.rank:  # only rank 0 prints and writes the run folder
+                QUIET.append(comm.rank)
+                sys.stdout = open(os.devnull, 'w')
+            mpi.check_batch(comm, args.batchsize)
+        except mpi.MPIError as e:
+            fail(e)
+        args.seed = mpi.shared_seed(comm, args.seed)
+        if args.gpu >= 0:
+            args.gpu += comm.intra_rank  # a GPU a rank
+        if comm.rank:
+            args.out = mpi.scratch_out(args.out, resuming)
     try:
         xp = gpu.array_module(args.gpu)  # numpy, or cupy once the GPU is known to work
     except gpu.GPUError as e:
@@ -207,6 +231,8 @@ def run(args, given):
     n_in = x_train.shape[1]  # 784 pixels
     if args.binarize:  # opt-in (chainer_vae/data.py); the legacy used the grey levels
         x_train, x_test = data.Binarized(x_train), data.binarize_test(x_test)
+    if comm is not None:  # each rank its share of every batch
+        x_train, x_test = (mpi.Share(x, comm.rank, comm.size) for x in (x_train, x_test))
 
     # Prepare VAE model, defined in net.py
     check_memory(n_in, args.dimz, args.n_hidden)
@@ -229,6 +255,8 @@ def run(args, given):
             row = checkpoint.restore(args.out, model, optimizer)  # weights, Adam, NumPy RNG
             start_epoch, elapsed = row[0] + 1, folder.cut_log(row)
         folder.write_config(config.make(vars(args), n_in, config.versions(gpu=args.gpu >= 0)))
+        if comm is not None:  # gradients averaged over the ranks before each step
+            optimizer = mpi.data_parallel(optimizer, model, comm)
     except checkpoint.CheckpointError as e:
         fail(e)
     except OSError as e:
@@ -237,7 +265,8 @@ def run(args, given):
     try:
         train.train(model, optimizer, x_train, x_test, n_epoch=args.epoch,
                     batchsize=args.batchsize, xp=xp, out=args.out,
-                    start_epoch=start_epoch, elapsed=elapsed)
+                    start_epoch=start_epoch, elapsed=elapsed,
+                    total=train.one_process if comm is None else mpi.total(comm))
     except train.TrainingError as e:
         fail('%s; stopped. %s' % (e, resume_hint(args.out)))
     except MemoryError as e:  # CuPy's OutOfMemoryError too

@@ -31,7 +31,7 @@ FLAGS = {  # train_vae.py's flag: (section, key) in config.json
     'epoch': ('training', 'epoch'), 'batchsize': ('training', 'batchsize'),
     'seed': ('training', 'seed'), 'gpu': ('training', 'gpu'), 'test': ('training', 'test'),
     'debug': ('training', 'debug'), 'initmodel': ('training', 'initmodel'),
-    'resume': ('training', 'resume'),
+    'resume': ('training', 'resume'), 'communicator': ('training', 'communicator'),
     'dataset': ('data', 'dataset'), 'data_dir': ('data', 'data_dir'),
     'binarize': ('data', 'binarize'), 'image_size': ('data', 'image_size'),
 }
@@ -53,7 +53,7 @@ REQUIRED = {
     ('data', 'data_dir'): lambda v: v is None or isinstance(v, str),
 }
 DEFAULTS = {('training', 'gpu'): -1, ('training', 'debug'): False, ('data', 'binarize'): False,
-            ('data', 'image_size'): None,
+            ('data', 'image_size'): None, ('training', 'communicator'): None,
             ('training', 'initmodel'): None, ('training', 'resume'): None}
 
 

@@ -31,11 +31,16 @@ def finite(loss, epoch, split, i):
                             % (float(loss.data), epoch, split, i))
 
 
+def one_process(*sums):
+    return sums
+
+
 def train(model, optimizer, x_train, x_test, n_epoch=100, batchsize=100, xp=np, out='.',
-          start_epoch=1, elapsed=0.0):
+          start_epoch=1, elapsed=0.0, total=one_process):
     """Train as the notebook did; return this call's per-epoch rows, also in out/log.csv.
     A resumed run starts at ``start_epoch``, its log.csv holding the rows before it
-    and ``elapsed`` seconds of wall time."""
+    and ``elapsed`` seconds of wall time. ``total`` adds the loss sums over the MPI
+    ranks of a data-parallel run (chainer_vae/mpi.py)."""
     N, N_test = len(x_train), len(x_test)
     start = time.time() - elapsed
     rows = []
@@ -62,6 +67,7 @@ def train(model, optimizer, x_train, x_test, n_epoch=100, batchsize=100, xp=np, 
                 finite(model.loss, epoch, 'training', i)
                 sum_loss += float(model.loss.data) * len(x.data)
                 sum_rec_loss += float(model.rec_loss.data) * len(x.data)
+            sum_loss, sum_rec_loss = total(sum_loss, sum_rec_loss)
             train_loss, train_rec_loss = sum_loss / N, sum_rec_loss / N
             print('train mean loss={}, mean reconstruction loss={}'
                   .format(train_loss, train_rec_loss))
@@ -78,6 +84,7 @@ def train(model, optimizer, x_train, x_test, n_epoch=100, batchsize=100, xp=np, 
                     sum_loss += float(model.loss.data) * len(x.data)
                     sum_rec_loss += float(model.rec_loss.data) * len(x.data)
                     del model.loss
+            sum_loss, sum_rec_loss = total(sum_loss, sum_rec_loss)
             test_loss, test_rec_loss = sum_loss / N_test, sum_rec_loss / N_test
             print('test  mean loss={}, mean reconstruction loss={}'
                   .format(test_loss, test_rec_loss))

@@ -43,7 +43,7 @@ def test_a_run_config_says_what_rebuilds_the_model(run):
     assert written['model'] == {'n_in': 784, 'n_latent': 20, 'n_h': 500, 'activation': 'softplus'}
     assert written['training'] == {'epoch': 1, 'batchsize': 100, 'seed': 3, 'gpu': -1,
                                    'test': True, 'debug': False, 'initmodel': None,
-                                   'resume': None}
+                                   'resume': None, 'communicator': None}
     assert written['data'] == {'dataset': 'mnist', 'data_dir': data.SAMPLE_DIR,  # absolute
                                'binarize': False, 'image_size': None}
     assert written['versions'] == {'python': platform.python_version(), 'numpy': np.__version__,

@@ -163,8 +163,10 @@ def morph_gif(model, codes, start, end, path, shape=(28, 28), names=None, n_fram
     def draw_frame(i):
         ax.clear()
         ax.imshow(frames[i], cmap='gray', vmin=0, vmax=1)
-        ax.set_title('t=%d' % i if names is None  # the legacy titles: the frame index
-                     else '%s to %s, t=%d' % (names + (i,)), fontsize=10 if names else None)
+        if names is None:
+            ax.set_title('t=%d' % i)  # the legacy titles: the frame index
+        else:
+            ax.set_title('%s to %s, t=%d' % (names + (i,)), fontsize=10)
         ax.axis('off')
 
     save_gif(fig, draw_frame, n_frames, 12.5, path)

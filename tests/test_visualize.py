@@ -215,3 +215,20 @@ def test_an_interrupt_leaves_earlier_pictures_whole(pictures, tmp_path, monkeypa
     for name in ('reconstructions.png', 'vae_0to9.gif'):
         assert open(os.path.join(run, name), 'rb').read() == b'an earlier picture'
     assert not [f for f in os.listdir(run) if f.startswith('.visualize-')]
+
+
+def test_morph_titles_are_the_legacys_for_digits(monkeypatch, tmp_path):
+    """Digits: the legacy's title 't=<frame>' at matplotlib's title size; other data: the
+    class names too."""
+    import matplotlib
+    drawn = {}
+    monkeypatch.setattr(visualize, 'save_gif', lambda fig, draw_frame, n, fps, path:
+                        drawn.update(fig=fig, draw_frame=draw_frame))
+    model, codes = net.VAE(784, 2, 8), np.zeros((10, 2), np.float32)
+    default = matplotlib.font_manager.FontProperties(
+        size=matplotlib.rcParams['axes.titlesize']).get_size_in_points()
+    for names, title, size in ((None, 't=3', default), (('Bag', 'Coat'), 'Bag to Coat, t=3', 10)):
+        visualize.morph_gif(model, codes, 0, 9, str(tmp_path / 'm.gif'), names=names)
+        drawn['draw_frame'](3)
+        shown = drawn['fig'].axes[0].title
+        assert shown.get_text() == title and shown.get_fontsize() == size

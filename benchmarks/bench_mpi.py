@@ -91,7 +91,7 @@ def main():
         '| ranks | epoch s (train + test) | speed-up |', '|---|---|---|',
         '| 1 | %.2f | 1.00 |' % one, '| 2 | %.2f | %.2f |' % (two, one / two), '',
         'One all-reduce of the gradients (%.1f MB float32) over 2 local ranks: %.2f ms '
-        '(median of 200); %d a epoch: %.2f s, %.1f %% of the 2-rank epoch.'
+        '(median of 200); %d an epoch: %.2f s, %.1f %% of the 2-rank epoch.'
         % (GRAD_MB, 1e3 * allreduce, STEPS, STEPS * allreduce, 100 * share), '',
         '## What this says about more machines', '',
         'A step of P ranks costs about t_c / P + t_a(P): t_c, the computation of a step of '
@@ -100,10 +100,11 @@ def main():
         'per rank a step: over 10 Gbit/s Ethernet (1.25 GB/s) about %.1f ms for large P, '
         'over 100 Gbit/s InfiniBand about %.2f ms, plus latency.'
         % (1e3 * step_one, GRAD_MB, 2 * GRAD_MB / 1.25, 2 * GRAD_MB / 12.5), '',
-        '- At the legacy batch of 100, adding ranks stops paying once t_c / P falls to t_a: '
-        'on 10 Gbit/s at P ≈ %.0f (t_c / t_a), and the step can never be faster than t_a, a '
-        'speed-up of at most about %.1f.' % (step_one / (2 * GRAD_MB / 1.25e3),
-                                             step_one / (2 * GRAD_MB / 1.25e3)),
+        '- At the legacy batch of 100, adding ranks stops paying once t_c / P falls to t_a, '
+        'and a step is never faster than t_a: over 10 Gbit/s at P of about %.1f (a speed-up '
+        'of at most %.1f); over 100 Gbit/s InfiniBand at P of about %.0f.'
+        % (step_one / (2 * GRAD_MB / 1.25e3), step_one / (2 * GRAD_MB / 1.25e3),
+           step_one / (2 * GRAD_MB / 12.5e3)),
         '- t_c grows with the batch and t_a does not: P ranks pay (t_a at most a tenth of the '
         'step) from a global batch of about 100 x 10 x P x t_a / t_c images, e.g. %d for 8 '
         'ranks on 10 Gbit/s; but a larger batch changes the optimisation (fewer Adam steps an '

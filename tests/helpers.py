@@ -66,3 +66,16 @@ def start_cli(*args, **how):
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=REPO, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def trained_run(folder, *args):
+    """A finished seeded run of the bundled sample in ``folder`` (more flags in ``args``)."""
+    result = run_cli('--dataset', 'sample', '--seed', '0', '-o', folder, *args)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def run_module(module, *args, timeout=600):
+    """``python -m chainer_vae.<module> ARGS`` in a subprocess; the CompletedProcess."""
+    return subprocess.run([sys.executable, '-m', 'chainer_vae.' + module] + [str(a) for a in args],
+                          capture_output=True, text=True, cwd=REPO, timeout=timeout)

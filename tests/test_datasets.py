@@ -3,10 +3,8 @@ small generated files under the real names, the checksum table patched here only
 person's own images (a folder of PNGs, an .npz)."""
 import gzip
 import hashlib
-import http.server
 import json
 import os
-import threading
 
 import numpy as np
 import pytest
@@ -15,7 +13,7 @@ from PIL import Image
 from chainer_vae import data, download, images, visualize
 
 from helpers import run_cli
-from test_download import Mirror, variants
+from test_download import serving
 
 
 @pytest.fixture
@@ -29,14 +27,8 @@ def mirror():
         shape = shapes[name.split('-idx')[0]]
         values = np.arange(10)[:shape[0]] if len(shape) == 1 else rng.randint(0, 256, shape)
         files[name] = gzip.compress(data.encode_idx(values))
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Mirror)
-    server.daemon_threads = True
-    server.files = {name: variants(body) for name, body in files.items()}
-    server.hits = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server, 'http://127.0.0.1:%d/' % server.server_port, files
-    server.shutdown()
-    server.server_close()
+    with serving(files) as (server, base):
+        yield server, base, files
 
 
 def published(monkeypatch, dataset, files):

@@ -1,4 +1,5 @@
 """Downloads against a real HTTP server on 127.0.0.1: verify, cache, mirror fallback."""
+import contextlib
 import gzip
 import hashlib
 import http.server
@@ -89,14 +90,23 @@ def mirror():
             raw = data.encode_idx(rng.randint(0, 10 if len(shape) == 1 else 256, shape))
             files[name] = gzip.compress(raw)
             checksums[name] = hashlib.md5(raw).hexdigest()
+    with serving(files) as (server, base):
+        yield server, base, checksums
+
+
+@contextlib.contextmanager
+def serving(files):
+    """(server, base URL) of a Mirror on 127.0.0.1 serving ``files`` ({name: .gz bytes})."""
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Mirror)
     server.daemon_threads = True
     server.files = {name: variants(body) for name, body in files.items()}
     server.hits = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server, 'http://127.0.0.1:%d/' % server.server_port, checksums
-    server.shutdown()
-    server.server_close()
+    try:
+        yield server, 'http://127.0.0.1:%d/' % server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def fetch(mirror, tmp_path, *behaviours, timeout=1):

@@ -2,8 +2,6 @@
 active units; against direct NumPy computations on a tiny model."""
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ import chainer.functions as F
 
 from chainer_vae import data, evaluate, net, speed
 
-from helpers import REPO, run_cli
+from helpers import run_module, trained_run
 
 
 @pytest.fixture(scope='module')
@@ -114,13 +112,8 @@ def test_active_units_and_kl_per_dimension_are_numpy_computations(tiny):
 
 
 def test_the_command_writes_evaluation_json(tmp_path):
-    run = tmp_path / 'run'
-    result = run_cli('--dataset', 'sample', '--test', '-e', '2', '-z', '3', '--n-hidden', '32',
-                     '--seed', '0', '-o', run)
-    assert result.returncode == 0, result.stderr
-    done = subprocess.run([sys.executable, '-m', 'chainer_vae.evaluate', str(run), '--k', '1',
-                           '20', '--n-test', '30'], capture_output=True, text=True, cwd=REPO,
-                          timeout=300)
+    run = trained_run(tmp_path / 'run', '--test', '-e', '2', '-z', '3', '--n-hidden', '32')
+    done = run_module('evaluate', run, '--k', '1', '20', '--n-test', '30')
     assert done.returncode == 0, done.stderr
     written = json.loads((run / 'evaluation.json').read_text())
     assert written['n_images'] == 30 and not written['binarized']
@@ -130,7 +123,6 @@ def test_the_command_writes_evaluation_json(tmp_path):
 
 
 def test_a_folder_that_is_no_run_is_one_line(tmp_path):
-    done = subprocess.run([sys.executable, '-m', 'chainer_vae.evaluate', str(tmp_path)],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    done = run_module('evaluate', tmp_path)
     assert done.returncode == 1 and done.stderr.startswith('evaluate: error: ')
     assert len(done.stderr.strip().splitlines()) == 1 and 'has no config.json' in done.stderr

@@ -1,14 +1,12 @@
 """M1: balanced labelled draws, and the command on a tiny run."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from chainer_vae import data, m1
 
-from helpers import REPO, run_cli
+from helpers import run_module, trained_run
 
 
 def test_a_draw_is_balanced_and_differs_from_draw_to_draw():
@@ -23,13 +21,8 @@ def test_a_draw_is_balanced_and_differs_from_draw_to_draw():
 
 def test_the_command_writes_the_table_beside_the_paper(tmp_path):
     pytest.importorskip('sklearn', reason="scikit-learn is the '.[eval]' extra (CI has it)")
-    run = tmp_path / 'run'
-    result = run_cli('--dataset', 'sample', '-e', '2', '-z', '4', '--n-hidden', '64',
-                     '--seed', '0', '-o', run)
-    assert result.returncode == 0, result.stderr
-    done = subprocess.run([sys.executable, '-m', 'chainer_vae.m1', str(run), '--labels', '100',
-                           '600', '--draws', '3'], capture_output=True, text=True, cwd=REPO,
-                          timeout=600)
+    run = trained_run(tmp_path / 'run', '-e', '2', '-z', '4', '--n-hidden', '64')
+    done = run_module('m1', run, '--labels', '100', '600', '--draws', '3')
     assert done.returncode == 0, done.stderr
     errors = json.loads((run / 'm1.json').read_text())['test_error_percent']
     assert sorted(errors) == ['100', '600']
@@ -44,7 +37,6 @@ def test_the_command_writes_the_table_beside_the_paper(tmp_path):
 
 
 def test_bad_labels_are_one_line(tmp_path):
-    done = subprocess.run([sys.executable, '-m', 'chainer_vae.m1', str(tmp_path), '--labels',
-                           '15'], capture_output=True, text=True, cwd=REPO, timeout=120)
+    done = run_module('m1', tmp_path, '--labels', '15')
     assert done.returncode == 2 and done.stderr.startswith('m1: error: ')
     assert len(done.stderr.strip().splitlines()) == 1

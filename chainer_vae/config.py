@@ -2,7 +2,7 @@
 
     {"model":    {"n_in": 784, "n_latent": 20, "n_h": 500, "activation": "softplus"},
      "training": {"epoch": 100, "batchsize": 100, "seed": 0, "gpu": -1, "test": false,
-                  "debug": false, "initmodel": null, "resume": null},
+                  "debug": false, "initmodel": null, "resume": null, "communicator": null},
      "data":     {"dataset": "mnist", "data_dir": null, "binarize": false, "image_size": null},
      "versions": {"python": "3.12.1", "numpy": "2.5.5", "chainer": "7.8.1", "cupy": null,
                   "chainer_vae": "1.0.0"}}
@@ -10,8 +10,7 @@
 train_vae.py writes it, ``--resume-from`` takes the run's settings from it and
 ``python -m chainer_vae.visualize`` rebuilds the model from it. The paths a run reads
 (``data_dir``, ``initmodel``, ``resume``, a ``dataset`` of one's own images) are kept
-absolute, or null: no folder the run
-happened to start in, and not ``--out``, so a moved run folder still resumes and redraws.
+absolute, or null; ``--out`` is not kept, so a moved run folder still resumes and redraws.
 The flat form of earlier runs (train_vae.py's flags by name) still reads.
 """
 import json

@@ -16,7 +16,7 @@
   P ranks with a thread per core each oversubscribe the cores many times over.
 
 Installed by the ``mpi`` extra (mpi4py and the MPICH wheel, whose ``mpiexec`` lands in
-the environment's bin/). Without ``--communicator`` nothing here is imported.
+the environment's bin/). mpi4py and ChainerMN are imported only with ``--communicator``.
 """
 import os
 import shutil

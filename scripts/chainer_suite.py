@@ -159,6 +159,9 @@ def run(paths=(), suite=SUITE):
                                '-o', 'addopts=', '--rootdir', scratch]
                               + list(paths or [T]), cwd=scratch, env=env,
                               stdout=subprocess.DEVNULL)
+        if not os.path.isfile(counts_file):  # pytest stopped before its session ended
+            sys.exit('chainer_suite: error: pytest ended (exit %d) before counting anything'
+                     % done.returncode)
         with open(counts_file) as f:
             counts = {m: collections.Counter(c) for m, c in json.load(f).items()}
         return counts, done.returncode

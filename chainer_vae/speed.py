@@ -11,7 +11,11 @@ with fewer trips through memory. Measured by benchmarks/bench_epoch.py.
    makes nine full-size temporary arrays per parameter per step and walks
    through memory a dozen times. Anything but the plain float32 Adam the
    notebook uses (AMSGrad, AdaBound, weight decay, another dtype, a GPU) goes
-   to chainer's own update.
+   to chainer's own update. The blocks of all parameters are gathered during
+   ``update`` and shared out over two threads (NumPy lets go of the GIL inside
+   each operation): every block is one thread's alone and its arithmetic is the
+   same, so the bits are too. Where a post-update hook would read the new
+   weights, each parameter is updated at once, as chainer does.
 3. ``configure`` also gives chainer's softplus a CPU forward (the legacy run's
    activation, and inside F.bernoulli_nll on the 784 logits) that does its
    operations in place: chainer's (chainer/functions/activation/softplus.py,
@@ -27,6 +31,9 @@ with fewer trips through memory. Measured by benchmarks/bench_epoch.py.
    the training's matrix products, for a gradient nobody reads. The loss, the
    weights' gradients and graph.dot are the same.
 """
+import concurrent.futures
+import os
+
 import numpy as np
 
 import chainer
@@ -46,6 +53,10 @@ def configure(debug=False):
 
 class AdamRule(optimizers.adam.AdamRule):
 
+    def __init__(self, hyperparam, optimizer):
+        super(AdamRule, self).__init__(parent_hyperparam=hyperparam)
+        self.optimizer = optimizer  # where the step's blocks are gathered (Adam.update)
+
     def _plain(self, param):
         hp = self.hyperparam
         arrays = (param.data, param.grad, self.state['m'], self.state['v'])
@@ -59,38 +70,73 @@ class AdamRule(optimizers.adam.AdamRule):
         if not self._plain(param):
             return super(AdamRule, self).update_core_cpu(param)
         hp = self.hyperparam
-        a1, a2, alpha_t, eps = 1.0 - hp.beta1, 1.0 - hp.beta2, self.alpha_t, hp.eps
-        g, m, v, p = (a.reshape(-1) for a in (param.grad, self.state['m'], self.state['v'],
-                                              param.data))
-        buf = np.empty(min(BLOCK, p.size), np.float32)
-        for s in range(0, p.size, BLOCK):
-            gs, ms, vs, ps = g[s:s + BLOCK], m[s:s + BLOCK], v[s:s + BLOCK], p[s:s + BLOCK]
-            b = buf[:len(ps)]
-            np.subtract(gs, ms, out=b)  # m += (1 - beta1) * (grad - m)
-            b *= a1
-            ms += b
-            np.multiply(gs, gs, out=b)  # v += (1 - beta2) * (grad * grad - v)
-            b -= vs
-            b *= a2
-            vs += b
-            np.sqrt(vs, out=b)  # step = alpha_t / (sqrt(v) + eps)
-            b += eps
-            np.divide(alpha_t, b, out=b)
-            b *= ms  # param -= step * m (chainer: param += -1.0 * (step * m), the same bits)
-            ps -= b
+        step = (1.0 - hp.beta1, 1.0 - hp.beta2, self.alpha_t, hp.eps)
+        arrays = tuple(a.reshape(-1) for a in (param.grad, self.state['m'], self.state['v'],
+                                               param.data))
+        blocks = [(arrays, step, s) for s in range(0, param.size, BLOCK)]
+        if (self.optimizer.blocks is None or self._use_fp32_update  # now, not later:
+                or self._hookable._post_update_hooks):  # the result is read next
+            adam_blocks(blocks)
+        else:
+            self.optimizer.blocks += blocks
+
+
+def adam_blocks(blocks):
+    """chainer's Adam arithmetic on each (arrays, step, start) block, in place."""
+    buf = np.empty(BLOCK, np.float32)
+    for (g, m, v, p), (a1, a2, alpha_t, eps), s in blocks:
+        gs, ms, vs, ps = g[s:s + BLOCK], m[s:s + BLOCK], v[s:s + BLOCK], p[s:s + BLOCK]
+        b = buf[:len(ps)]
+        np.subtract(gs, ms, out=b)  # m += (1 - beta1) * (grad - m)
+        b *= a1
+        ms += b
+        np.multiply(gs, gs, out=b)  # v += (1 - beta2) * (grad * grad - v)
+        b -= vs
+        b *= a2
+        vs += b
+        np.sqrt(vs, out=b)  # step = alpha_t / (sqrt(v) + eps)
+        b += eps
+        np.divide(alpha_t, b, out=b)
+        b *= ms  # param -= step * m (chainer: param += -1.0 * (step * m), the same bits)
+        ps -= b
 
 
 class Adam(optimizers.Adam):
     """chainer.optimizers.Adam with AdamRule above; its state and npz files are chainer's."""
 
+    blocks = None  # during update: the blocks of every parameter, then done by THREADS
+
     def create_update_rule(self):
-        return AdamRule(self.hyperparam)
+        return AdamRule(self.hyperparam, self)
 
     def update(self, lossfun=None, *args, **kwds):
-        """chainer's update, the input Variables (not Parameters) without a gradient."""
+        """chainer's update, the input Variables (not Parameters) without a gradient, the
+        parameters' blocks shared out over THREADS (each block is one thread's alone)."""
         args = [chainer.Variable(a.array, name=a.name, requires_grad=False)
                 if type(a) is chainer.Variable and a.creator is None else a for a in args]
-        return super(Adam, self).update(lossfun, *args, **kwds)
+        if self._hookable._post_update_hooks:  # a hook reads the new weights: no waiting
+            return super(Adam, self).update(lossfun, *args, **kwds)
+        self.blocks = []
+        try:
+            super(Adam, self).update(lossfun, *args, **kwds)
+            shares = [self.blocks[i::THREADS] for i in range(THREADS)]
+        finally:
+            self.blocks = None
+        others = [_pool().submit(adam_blocks, share) for share in shares[1:]]
+        adam_blocks(shares[0])  # this thread's share; NumPy lets go of the GIL inside each
+        for done in others:
+            done.result()
+
+
+THREADS = min(2, len(os.sched_getaffinity(0)))  # 2 measured fastest (benchmarks/)
+_POOL = []
+
+
+def _pool():
+    if not _POOL:
+        _POOL.append(concurrent.futures.ThreadPoolExecutor(THREADS - 1,
+                                                           thread_name_prefix='adam'))
+    return _POOL[0]
 
 
 CHAINER_SOFTPLUS = chainer_softplus.Softplus.forward_cpu

@@ -174,7 +174,7 @@ def test_cupy_that_cannot_load_is_left_to_the_gpu_switch(tmp_path):
     assert out == ['False', '[]', 'None']
 
 
-# ---- chainer's own functions that NumPy 2 broke (patches 6-8) ---------------------
+# ---- chainer's own functions that NumPy 2 and protobuf 4 broke (patches 6-9) ---------------------
 
 def test_resize_images_without_numpy_float():
     out = python('''
@@ -230,6 +230,63 @@ def test_categorical_log_prob_with_numpy2_meshgrid():
     ''')
     assert out == ['True', 'True']
 
+
+
+def test_caffe_export_and_import_with_protobuf_4(tmp_path):
+    """Patch 9: chainer's Caffe exporter writes a model, its importer reads it back."""
+    out = python('''
+        import sys, numpy, importlib.util, chainer_vae, chainer
+        import chainer.links as L, chainer.functions as F
+        from chainer.exporters import caffe
+        from chainer_vae import revival
+
+        class MLP(chainer.Chain):
+            def __init__(self):
+                super().__init__()
+                with self.init_scope():
+                    self.l1, self.l2 = L.Linear(4, 3), L.Linear(3, 2)
+            def forward(self, x):
+                return self.l2(F.relu(self.l1(x)))
+
+        model, x = MLP(), numpy.random.RandomState(0).rand(5, 4).astype(numpy.float32)
+        caffe.export(model, [chainer.Variable(x)], sys.argv[1], graph_name="mlp")
+        imported = L.caffe.CaffeFunction(sys.argv[1] + '/chainer_model.caffemodel')
+        y, = imported(inputs={'data': x}, outputs=[imported.layers[-1][0]])
+        print(numpy.allclose(y.array, model(x).array, atol=1e-6))
+        from chainer.links.caffe.protobuf3 import caffe_pb2
+        print(caffe_pb2.TEST, caffe_pb2.V1LayerParameter.CONVOLUTION,
+              caffe_pb2.NetParameter.DESCRIPTOR.full_name)
+        patched = any(isinstance(f, revival._CaffePb2Finder) for f in sys.meta_path)
+        print(patched == revival._old_protobuf_code_refused())
+        spec = importlib.util.spec_from_file_location(  # chainer's own generated module
+            'original_caffe_pb2', caffe_pb2.__spec__.origin)
+        try:
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            print('unpatched-works')
+        except TypeError:  # Descriptors cannot be created directly
+            print('unpatched-fails')
+    '''.replace('sys.argv[1]', repr(str(tmp_path))))
+    assert out[:4] == ['True', '1', '4', 'caffe.NetParameter']
+    assert out[4] == 'True'
+    assert out[5] == ('unpatched-fails' if out[4] == 'True' and protobuf_4() else
+                      'unpatched-works')
+
+
+def protobuf_4():
+    from importlib.metadata import version
+    return int(version('protobuf').split('.')[0]) >= 4
+
+
+def test_caffe_pb2_is_chainers_own_with_the_python_protobuf():
+    """Where protobuf runs in pure Python, chainer's generated code works: no patch."""
+    out = python('''
+        import sys, chainer_vae
+        from chainer_vae import revival
+        from chainer.links.caffe.protobuf3 import caffe_pb2
+        print(any(isinstance(f, revival._CaffePb2Finder) for f in sys.meta_path),
+              caffe_pb2.TEST, caffe_pb2.__spec__.loader.__class__.__name__)
+    ''', env={'PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION': 'python'})
+    assert out == ['False', '1', 'SourceFileLoader']
 
 LEGACY_SCRIPT = '''
 import sys

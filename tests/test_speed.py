@@ -69,11 +69,13 @@ def test_debug_puts_chainers_own_back():
     assert chainer.config.type_check
 
 
-def train_steps(optimizer, n_steps=4, amsgrad=False):
+def train_steps(optimizer, n_steps=4, hook=None):
     """A small softplus VAE after n Adam steps: its parameters and Adam's m and v."""
     np.random.seed(0)
     model = net.VAE(784, 5, 300, act_func=F.softplus)  # le1/W: 235,200 > one block
     optimizer.setup(model)
+    if hook is not None:
+        optimizer.add_hook(hook)
     for step in range(n_steps):
         x = np.random.RandomState(step).rand(20, 784).astype(np.float32)
         optimizer.update(model.get_loss_func(), chainer.Variable(x))
@@ -93,6 +95,33 @@ def test_adam_is_chainers_bit_for_bit(amsgrad):
     for key in ours:
         np.testing.assert_array_equal(bits(ours[key]), bits(theirs[key]), err_msg=key)
 
+
+
+@pytest.mark.parametrize('threads', [1, 3])  # and THREADS (2 on a 2-core machine) above
+def test_adam_over_any_number_of_threads_is_chainers_bit_for_bit(monkeypatch, threads):
+    monkeypatch.setattr(speed, 'THREADS', threads)
+    monkeypatch.setattr(speed, '_POOL', [])
+    ours, theirs = train_steps(speed.Adam()), train_steps(optimizers.Adam())
+    for key in ours:
+        np.testing.assert_array_equal(bits(ours[key]), bits(theirs[key]), err_msg=key)
+
+
+def test_a_post_update_hook_sees_the_updated_weights():
+    """A hook after the update reads each step's new weights, as with chainer's Adam."""
+    def seen_by_a_hook(optimizer):
+        seen = []
+
+        def hook(opt):
+            seen.append(opt.target.le1.W.array.copy())
+        hook.timing = 'post'
+        final = train_steps(optimizer, n_steps=3, hook=hook)
+        return seen, final['/le1/W']
+    (ours, ours_final), (theirs, _) = seen_by_a_hook(speed.Adam()), \
+        seen_by_a_hook(optimizers.Adam())
+    assert len(ours) == len(theirs) == 3
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(bits(a), bits(b))
+    np.testing.assert_array_equal(bits(ours[-1]), bits(ours_final))
 
 def test_a_run_with_debug_is_the_same_run(tmp_path):
     """--debug: chainer's type checks and softplus; the same numbers and weights."""

@@ -31,9 +31,9 @@ each patch below applies only when its piece is really missing, so on an old sta
    imported we tell chainer so with its own switch, ``CHAINER_CUDNN=0``,
    unless the user set it.
 
-Then chainer is imported, and three of its functions that NumPy 2 broke are mended,
-and one generated module that protobuf 4 refuses, each only where its cause is present
-(a function, a name or that one generated module replaced):
+Then chainer is imported, and what NumPy 2, protobuf 4 and SciPy broke in it is mended,
+each only where its cause is present (a function, a name or one generated module
+replaced, never chainer's code changed):
 
 6. ``F.resize_images`` asks for ``numpy.float`` (chainer/functions/array/
    resize_images.py, ``compute_indices_and_weights``, lines 179-196), an alias of the
@@ -59,6 +59,19 @@ and one generated module that protobuf 4 refuses, each only where its cause is p
    ``builder``. Its messages, enums and names are the same; nothing else changes
    (not the process-wide ``PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python``, which
    would slow every protobuf user).
+
+10. ``F.sparse_matmul`` on the CPU hands float16 arrays to ``scipy.sparse``
+    (chainer/functions/math/sparse_matmul.py, ``_coo_matmul_cpu``, lines 57-84),
+    which today's SciPy refuses ("scipy.sparse does not support dtype float16");
+    older SciPy computed them in float32, its nearest supported type. Where SciPy
+    refuses float16, that one function gets float16 operands as float32, as old
+    SciPy did, and casts the product to the same result dtype as before.
+11. ``Variable.debug_print`` (chainer/variable.py, line 820) reads
+    ``getattr(array, 'device', 'CPU')``, written when NumPy arrays had no
+    ``device``; NumPy 2's have one ('cpu'), so the printout said ``cpu`` where
+    chainer (and its hooks' users) expect ``CPU``. Under NumPy 2 the function is
+    re-made from chainer's own code with a ``getattr`` that does not see a NumPy
+    array's ``device``, as under NumPy 1.
 
 ``chainer_vae/__init__.py`` calls ``apply()`` before anything imports chainer.
 """
@@ -200,13 +213,40 @@ class _NumpyWithFloat(types.ModuleType):
         return getattr(numpy, name)
 
 
-def _with_numpy_float(function):
-    """``function`` (chainer's code) whose global ``numpy`` has NumPy 1's ``float``."""
-    scope = dict(function.__globals__, numpy=_NumpyWithFloat('numpy'))
+def _remade(function, **names):
+    """``function`` (chainer's own code) seeing ``names`` among its globals."""
+    scope = dict(function.__globals__, **names)
     remade = types.FunctionType(function.__code__, scope, function.__name__,
                                 function.__defaults__, function.__closure__)
     remade.__doc__, remade.__wrapped__ = function.__doc__, function
     return remade
+
+
+def _getattr_of_numpy1(obj, name, *default):
+    """getattr, blind to NumPy 2's ``ndarray.device`` as NumPy 1 had none (patch 11)."""
+    if name == 'device' and isinstance(obj, numpy.ndarray):
+        if default:
+            return default[0]
+        raise AttributeError(name)
+    return getattr(obj, name, *default)
+
+
+def _scipy_refuses_float16(sparse):
+    try:
+        sparse.coo_matrix((numpy.zeros(1, numpy.float16), ([0], [0])), shape=(1, 1))
+    except (ValueError, TypeError):
+        return True
+    return False
+
+
+def _coo_matmul_cpu_in_float32(original):
+    """_coo_matmul_cpu with float16 operands computed in float32, as SciPy did (patch 10)."""
+    def _coo_matmul_cpu(A_data, A_row, A_col, A_shape, B, dtype):
+        A_data, B = (a.astype(numpy.float32) if a.dtype == numpy.float16 else a
+                     for a in (A_data, B))
+        return original(A_data, A_row, A_col, A_shape, B, dtype)
+    _coo_matmul_cpu.__doc__, _coo_matmul_cpu.__wrapped__ = original.__doc__, original
+    return _coo_matmul_cpu
 
 
 def _pad_sequence_forward(original):
@@ -275,14 +315,16 @@ class _CaffePb2Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def _library_patches():
-    """Patches 6-9 in chainer's own functions; return their names."""
+    """Patches 6-11 in chainer's own functions; return their names."""
+    from chainer import variable
     from chainer.distributions import categorical
     from chainer.functions.array import pad_sequence, resize_images
+    from chainer.functions.math import sparse_matmul
     applied = []
     if not hasattr(numpy, 'float') and not hasattr(resize_images.compute_indices_and_weights,
                                                    '__wrapped__'):
-        resize_images.compute_indices_and_weights = _with_numpy_float(
-            resize_images.compute_indices_and_weights)
+        resize_images.compute_indices_and_weights = _remade(
+            resize_images.compute_indices_and_weights, numpy=_NumpyWithFloat('numpy'))
         applied.append('resize_images-numpy.float')
     numpy2 = int(numpy.__version__.split('.')[0]) >= 2
     if numpy2 and not hasattr(pad_sequence.PadSequence.forward, '__wrapped__'):
@@ -297,6 +339,15 @@ def _library_patches():
             isinstance(f, _CaffePb2Finder) for f in sys.meta_path):
         sys.meta_path.insert(0, _CaffePb2Finder())
         applied.append('caffe_pb2-protobuf4')
+    if (sparse_matmul._scipy_available and _scipy_refuses_float16(sparse_matmul.sparse)
+            and not hasattr(sparse_matmul._coo_matmul_cpu, '__wrapped__')):
+        sparse_matmul._coo_matmul_cpu = _coo_matmul_cpu_in_float32(sparse_matmul._coo_matmul_cpu)
+        applied.append('sparse_matmul-float16')
+    if (hasattr(numpy.ndarray, 'device')
+            and not hasattr(variable.Variable.debug_print, '__wrapped__')):
+        variable.Variable.debug_print = _remade(variable.Variable.debug_print,
+                                                getattr=_getattr_of_numpy1)
+        applied.append('debug_print-ndarray.device')
     return applied
 
 

@@ -288,6 +288,46 @@ def test_caffe_pb2_is_chainers_own_with_the_python_protobuf():
     ''', env={'PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION': 'python'})
     assert out == ['False', '1', 'SourceFileLoader']
 
+
+def test_sparse_matmul_in_float16():
+    """Patch 10: float16 through scipy.sparse, computed in float32 as older SciPy did."""
+    pytest.importorskip('scipy')
+    out = python('''
+        import numpy, chainer_vae, chainer.functions as F, chainer.utils
+        from chainer.functions.math import sparse_matmul
+        from chainer_vae import revival
+        a = numpy.array([[0, 1.5, 0], [2, 0, 0]], numpy.float16)
+        b = numpy.arange(6, dtype=numpy.float16).reshape(3, 2)
+        y = F.sparse_matmul(chainer.utils.to_coo(a), b).array
+        print(y.dtype, numpy.array_equal(y, (a.astype('f') @ b.astype('f')).astype('e')))
+        refused = revival._scipy_refuses_float16(sparse_matmul.sparse)
+        print(refused == hasattr(sparse_matmul._coo_matmul_cpu, '__wrapped__'))
+        if refused:
+            try:
+                sparse_matmul._coo_matmul_cpu.__wrapped__(
+                    a[a != 0], numpy.array([0, 1]), numpy.array([1, 0]), a.shape, b, a.dtype)
+                print('unpatched-works')
+            except ValueError:  # scipy.sparse does not support dtype float16
+                print('unpatched-fails')
+    ''')
+    assert out[:3] == ['float16', 'True', 'True']
+    assert out[3:] in (['unpatched-fails'], [])
+
+
+def test_debug_print_says_cpu_under_numpy2():
+    """Patch 11: '- device: CPU' for a NumPy array, as chainer printed under NumPy 1."""
+    out = python('''
+        import numpy, chainer_vae, chainer
+        v = chainer.Variable(numpy.zeros((2, 3), numpy.float32))
+        print(v.debug_print().splitlines()[1])
+        print(hasattr(chainer.Variable.debug_print, '__wrapped__')
+              == hasattr(numpy.ndarray, 'device'))
+        if hasattr(numpy.ndarray, 'device'):
+            print(chainer.Variable.debug_print.__wrapped__(v).splitlines()[1])
+    ''')
+    assert out[:4] == ['-', 'device:', 'CPU', 'True']
+    assert out[4:] in (['-', 'device:', 'cpu'], [])  # chainer's own, under NumPy 2
+
 LEGACY_SCRIPT = '''
 import sys
 import numpy

@@ -222,33 +222,6 @@ def _remade(function, **names):
     return remade
 
 
-def _getattr_of_numpy1(obj, name, *default):
-    """getattr, blind to NumPy 2's ``ndarray.device`` as NumPy 1 had none (patch 11)."""
-    if name == 'device' and isinstance(obj, numpy.ndarray):
-        if default:
-            return default[0]
-        raise AttributeError(name)
-    return getattr(obj, name, *default)
-
-
-def _scipy_refuses_float16(sparse):
-    try:
-        sparse.coo_matrix((numpy.zeros(1, numpy.float16), ([0], [0])), shape=(1, 1))
-    except (ValueError, TypeError):
-        return True
-    return False
-
-
-def _coo_matmul_cpu_in_float32(original):
-    """_coo_matmul_cpu with float16 operands computed in float32, as SciPy did (patch 10)."""
-    def _coo_matmul_cpu(A_data, A_row, A_col, A_shape, B, dtype):
-        A_data, B = (a.astype(numpy.float32) if a.dtype == numpy.float16 else a
-                     for a in (A_data, B))
-        return original(A_data, A_row, A_col, A_shape, B, dtype)
-    _coo_matmul_cpu.__doc__, _coo_matmul_cpu.__wrapped__ = original.__doc__, original
-    return _coo_matmul_cpu
-
-
 def _pad_sequence_forward(original):
     """PadSequence.forward with an int padding cast to the arrays' dtype (patch 7)."""
     def forward(self, xs):
@@ -312,6 +285,33 @@ class _CaffePb2Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         scope['DESCRIPTOR'] = file_descriptor
         builder.BuildMessageAndEnumDescriptors(file_descriptor, scope)
         builder.BuildTopDescriptorsAndMessages(file_descriptor, CAFFE_PB2, scope)
+
+
+def _scipy_refuses_float16(sparse):
+    try:
+        sparse.coo_matrix((numpy.zeros(1, numpy.float16), ([0], [0])), shape=(1, 1))
+    except (ValueError, TypeError):
+        return True
+    return False
+
+
+def _coo_matmul_cpu_in_float32(original):
+    """_coo_matmul_cpu with float16 operands computed in float32, as SciPy did (patch 10)."""
+    def _coo_matmul_cpu(A_data, A_row, A_col, A_shape, B, dtype):
+        A_data, B = (a.astype(numpy.float32) if a.dtype == numpy.float16 else a
+                     for a in (A_data, B))
+        return original(A_data, A_row, A_col, A_shape, B, dtype)
+    _coo_matmul_cpu.__doc__, _coo_matmul_cpu.__wrapped__ = original.__doc__, original
+    return _coo_matmul_cpu
+
+
+def _getattr_of_numpy1(obj, name, *default):
+    """getattr, blind to NumPy 2's ``ndarray.device`` as NumPy 1 had none (patch 11)."""
+    if name == 'device' and isinstance(obj, numpy.ndarray):
+        if default:
+            return default[0]
+        raise AttributeError(name)
+    return getattr(obj, name, *default)
 
 
 def _library_patches():

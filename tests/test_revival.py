@@ -353,6 +353,57 @@ def test_revive_runs_a_legacy_script_as_python_would(tmp_path, code):
                                           "argv ['%d'] __main__" % code]
 
 
+
+TRAINER_SCRIPT = '''
+import numpy as np
+import chainer, chainer.functions as F, chainer.links as L
+from chainer import training
+from chainer.training import extensions
+
+class MLP(chainer.Chain):
+    def __init__(self):
+        super(MLP, self).__init__()
+        with self.init_scope():
+            self.l1, self.bn = L.Linear(None, 20), L.BatchNormalization(20)
+            self.l2 = L.Linear(None, 3)
+    def __call__(self, x):
+        return self.l2(F.dropout(F.relu(self.bn(self.l1(x)))))
+
+rng = np.random.RandomState(0)
+x = rng.randn(300, 10).astype(np.float32)
+t = ((x[:, 0] > 0).astype(np.int32) + (x[:, 1] > 0)).astype(np.int32)
+train, test = chainer.datasets.split_dataset_random(chainer.datasets.TupleDataset(x, t), 250, 0)
+model = L.Classifier(MLP())
+optimizer = chainer.optimizers.MomentumSGD(0.1)
+optimizer.setup(model)
+optimizer.add_hook(chainer.optimizer_hooks.WeightDecay(1e-4))
+updater = training.updaters.StandardUpdater(chainer.iterators.SerialIterator(train, 50), optimizer)
+trainer = training.Trainer(updater, (2, 'epoch'), out='result')
+trainer.extend(extensions.Evaluator(
+    chainer.iterators.SerialIterator(test, 50, repeat=False, shuffle=False), model))
+trainer.extend(extensions.dump_graph('main/loss'))
+trainer.extend(extensions.snapshot(), trigger=(1, 'epoch'))
+trainer.extend(extensions.LogReport())
+trainer.extend(extensions.PlotReport(['main/loss'], 'epoch', file_name='loss.png'))
+trainer.extend(extensions.PrintReport(['epoch', 'main/loss', 'validation/main/accuracy']))
+trainer.extend(extensions.ParameterStatistics(model.predictor.l1))
+trainer.extend(extensions.ExponentialShift('lr', 0.5), trigger=(1, 'epoch'))
+trainer.run()
+chainer.serializers.save_npz('result/model.npz', model)
+'''
+
+
+def test_revive_runs_a_trainer_script_of_the_v2_era(tmp_path):
+    """chainer.training with its usual extensions (PlotReport: today's matplotlib)."""
+    (tmp_path / 'train_mlp.py').write_text(TRAINER_SCRIPT)
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revive', 'train_mlp.py'],
+                            capture_output=True, text=True, cwd=str(tmp_path), timeout=300,
+                            env=dict(os.environ, PYTHONPATH=REPO, MPLBACKEND='Agg'))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:3] == ['epoch', 'main/loss', 'validation/main/accuracy']
+    assert {'cg.dot', 'log', 'loss.png', 'model.npz', 'snapshot_iter_5', 'snapshot_iter_10'} \
+        <= set(os.listdir(str(tmp_path / 'result')))
+
 def test_revive_without_a_script_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, '-m', 'chainer_vae.revive', 'nope.py'],
                             capture_output=True, text=True, cwd=str(tmp_path), timeout=120,

@@ -122,7 +122,7 @@ class Adam(optimizers.Adam):
             shares = [self.blocks[i::THREADS] for i in range(THREADS)]
         finally:
             self.blocks = None
-        others = [_pool().submit(adam_blocks, share) for share in shares[1:]]
+        others = [_pool().submit(adam_blocks, share) for share in shares[1:] if share]
         adam_blocks(shares[0])  # this thread's share; NumPy lets go of the GIL inside each
         for done in others:
             done.result()

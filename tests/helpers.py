@@ -61,11 +61,16 @@ def run_cli(*args, timeout=300, cwd=REPO, **how):
 
 def start_cli(*args, **how):
     """train_vae.py started in a subprocess, stdout and stderr piped (text), as at a
-    terminal: SIGINT acts even where the test runs as a shell's background job."""
+    terminal: SIGINT and SIGHUP act even where the test runs as a shell's background job
+    (SIGINT ignored) or under nohup (SIGHUP ignored)."""
     command, env = cli_command(args, **how)
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=REPO, env=env,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            cwd=REPO, env=env, preexec_fn=_as_at_a_terminal)
+
+
+def _as_at_a_terminal():
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def trained_run(folder, *args):

@@ -220,10 +220,15 @@ def main():
         f.write('\n'.join(lines) + '\n')
 
 
+def cpu_name():
+    with open('/proc/cpuinfo') as f:
+        return next((line.split(':', 1)[1].strip() for line in f
+                     if line.startswith('model name')), platform.processor())
+
+
 def report(args, rows, torch_version):
     import numpy
-    cpu = next((line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo')
-                if line.startswith('model name')), platform.processor())
+    cpu = cpu_name()
     where = 'GPU %d' % args.gpu if args.gpu >= 0 else 'a CPU'
     lines = ['# One epoch of the legacy configuration on %s' % where, '',
              'Made by `python benchmarks/bench_epoch.py %s` on %s.' % (

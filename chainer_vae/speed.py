@@ -32,6 +32,7 @@ with fewer trips through memory. Measured by benchmarks/bench_epoch.py.
    weights' gradients and graph.dot are the same.
 """
 import concurrent.futures
+import functools
 import os
 
 import numpy as np
@@ -122,21 +123,18 @@ class Adam(optimizers.Adam):
             shares = [self.blocks[i::THREADS] for i in range(THREADS)]
         finally:
             self.blocks = None
-        others = [_pool().submit(adam_blocks, share) for share in shares[1:] if share]
+        others = [_pool(THREADS - 1).submit(adam_blocks, share) for share in shares[1:] if share]
         adam_blocks(shares[0])  # this thread's share; NumPy lets go of the GIL inside each
         for done in others:
             done.result()
 
 
-THREADS = min(2, len(os.sched_getaffinity(0)))  # 2 measured fastest (benchmarks/)
-_POOL = []
+THREADS = min(2, len(os.sched_getaffinity(0)))  # benchmarks/bench_step.py measures 1 and 2
 
 
-def _pool():
-    if not _POOL:
-        _POOL.append(concurrent.futures.ThreadPoolExecutor(THREADS - 1,
-                                                           thread_name_prefix='adam'))
-    return _POOL[0]
+@functools.lru_cache()
+def _pool(workers):
+    return concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix='adam')
 
 
 CHAINER_SOFTPLUS = chainer_softplus.Softplus.forward_cpu

@@ -19,8 +19,9 @@ scratch folder and runs it with pytest, ``import chainer_vae`` first. Then:
 - Prints, and writes to ``--out``, passed / failed / skipped / xfailed (chainer's own
   xfail marks) / test-side per module, and the failures by name.
 
-Without paths: the whole suite (5 to 10 minutes on 2 cores). The fast subset CI runs
-(tests/test_chainer_suite.py) is FAST below: the VAE path and every module a patch touches.
+Without paths: the whole suite (three runs side by side took 8 minutes on 2 cores). The
+fast subset CI runs (tests/test_chainer_suite.py) is FAST below: the VAE path and every
+module a patch touches.
 """
 import argparse
 import collections

@@ -96,11 +96,9 @@ def test_adam_is_chainers_bit_for_bit(amsgrad):
         np.testing.assert_array_equal(bits(ours[key]), bits(theirs[key]), err_msg=key)
 
 
-
 @pytest.mark.parametrize('threads', [1, 3])  # and THREADS (2 on a 2-core machine) above
 def test_adam_over_any_number_of_threads_is_chainers_bit_for_bit(monkeypatch, threads):
     monkeypatch.setattr(speed, 'THREADS', threads)
-    monkeypatch.setattr(speed, '_POOL', [])
     ours, theirs = train_steps(speed.Adam()), train_steps(optimizers.Adam())
     for key in ours:
         np.testing.assert_array_equal(bits(ours[key]), bits(theirs[key]), err_msg=key)
@@ -122,6 +120,7 @@ def test_a_post_update_hook_sees_the_updated_weights():
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(bits(a), bits(b))
     np.testing.assert_array_equal(bits(ours[-1]), bits(ours_final))
+
 
 def test_a_run_with_debug_is_the_same_run(tmp_path):
     """--debug: chainer's type checks and softplus; the same numbers and weights."""

@@ -1,0 +1,108 @@
+#!/usr/bin/env python
+"""Where a training step of the legacy loop spends its time, in one process:
+
+    python benchmarks/bench_step.py [--rounds 8] [--out results/benchmarks/step.md]
+
+- Adam's update (chainer_vae/speed.py) of the legacy model's 1.3 million parameters, its
+  blocks on 1 and on 2 threads (speed.THREADS), alternating round by round; the median
+  milliseconds of an update.
+- Chainer's own cost of a step: a training step of the same graph on a tiny model
+  (7-5-5-20 softplus, batch 2), whose arithmetic is next to nothing, so what is left is
+  Python: the FunctionNode calls a step and the milliseconds of a step.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import chainer_vae  # noqa: E402,F401  (revives chainer before it is imported)
+import chainer  # noqa: E402
+import chainer.functions as F  # noqa: E402
+from chainer import function_node  # noqa: E402
+
+from bench_epoch import cpu_name  # noqa: E402
+from chainer_vae import net, speed  # noqa: E402
+
+
+def model_and_optimizer(n_in, n_h, batch):
+    np.random.seed(0)
+    model = net.VAE(n_in, 20, n_h, act_func=F.softplus)
+    optimizer = speed.Adam()
+    optimizer.setup(model)
+    x = np.random.rand(batch, n_in).astype(np.float32)
+    optimizer.update(model.get_loss_func(), chainer.Variable(x))  # m, v and the grads
+    return model, optimizer, x
+
+
+def adam_ms(rounds, updates=50):
+    """{threads: median ms of an update} of the legacy model, 1 and 2 threads alternating."""
+    _, optimizer, _ = model_and_optimizer(784, 500, 100)
+    times = {1: [], 2: []}
+    for _ in range(rounds):
+        for threads in times:
+            speed.THREADS = threads
+            start = time.perf_counter()
+            for _ in range(updates):
+                optimizer.update()  # the same gradients again: only the update is timed
+            times[threads].append((time.perf_counter() - start) / updates * 1000)
+    return {t: statistics.median(v) for t, v in times.items()}
+
+
+def chainer_step(rounds, steps=200):
+    """FunctionNode calls a training step, and the median ms of a step, on a tiny model."""
+    model, optimizer, x = model_and_optimizer(7, 5, 2)
+    calls = [0]
+    apply = function_node.FunctionNode.apply
+
+    def counted(self, inputs):
+        calls[0] += 1
+        return apply(self, inputs)
+    function_node.FunctionNode.apply = counted
+    optimizer.update(model.get_loss_func(), chainer.Variable(x))
+    function_node.FunctionNode.apply = apply
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(steps):
+            optimizer.update(model.get_loss_func(), chainer.Variable(x))
+        times.append((time.perf_counter() - start) / steps * 1000)
+    return calls[0], statistics.median(times)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--rounds', type=int, default=8)
+    p.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'results', 'benchmarks',
+                                                 'step.md'))
+    args = p.parse_args()
+    speed.configure()
+    adam = adam_ms(args.rounds)
+    speed.THREADS = min(2, len(os.sched_getaffinity(0)))
+    calls, step = chainer_step(args.rounds)
+    lines = ['# Where a training step spends its time', '',
+             'Made by `%s` on %s.' % (
+                 ' '.join(['python benchmarks/bench_step.py'] + sys.argv[1:]),
+                 time.strftime('%Y-%m-%d')), '',
+             'Machine: %s, %d cores; Python %s, NumPy %s.' % (
+                 cpu_name(), os.cpu_count(), sys.version.split()[0], np.__version__), '',
+             '| measure | value |', '|---|---|',
+             '| Adam update, legacy model, 1 thread (ms, median of %d rounds) | %.2f |'
+             % (args.rounds, adam[1]),
+             '| Adam update, legacy model, 2 threads (ms) | %.2f |' % adam[2],
+             '| FunctionNode calls a training step | %d |' % calls,
+             '| a training step of the same graph on a tiny model (ms, Python alone) | %.2f |'
+             % step,
+             '| that, over an epoch of 600 steps (s) | %.2f |' % (step * 600 / 1000)]
+    print('\n'.join(lines))
+    with open(args.out, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+
+
+if __name__ == '__main__':
+    main()

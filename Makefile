@@ -27,7 +27,8 @@ test: $(VENV)/installed
 lint: $(VENV)/installed    # ruff, configured in pyproject.toml; CI runs it before the tests
 	$(BIN)/python -m ruff check .
 
-# Not part of the tests: the speed benchmark (benchmarks/bench_epoch.py) against PyTorch.
+# Not part of the tests: the speed benchmarks (benchmarks/bench_epoch.py, bench_step.py)
+# against PyTorch.
 # The CPU build of torch 2.13.0 on these machines is a Python 3.11 wheel; DATA_DIR holds
 # the four MNIST .gz files (else the cache, downloaded once).
 BENCH_PYTHON ?= python3.11
@@ -40,3 +41,4 @@ $(BENCH_VENV)/installed: setup.py pyproject.toml build-constraints.txt
 
 bench: $(BENCH_VENV)/installed
 	$(BENCH_VENV)/bin/python benchmarks/bench_epoch.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+	$(BENCH_VENV)/bin/python benchmarks/bench_step.py

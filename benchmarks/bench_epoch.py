@@ -38,17 +38,11 @@ N_TRAIN, N_TEST, BATCH, K, N_IN, N_H = 60000, 10000, 100, 10, 784, 500
 
 # ---- the PyTorch contender ------------------------------------------------------
 
-def torch_worker(data_dir, dimz, epochs, seed, gpu=-1):
-    """The legacy loop in PyTorch, printing the legacy lines."""
+def torch_vae(dimz, device):
+    """The legacy model in PyTorch and its Adam: (model, optimizer); model.loss(x, k)
+    gives (-ELBO, reconstruction loss) per image, as the notebook's loss function."""
     import torch
     import torch.nn.functional as F
-    sys.path.insert(0, REPO)
-    from chainer_vae import data
-
-    torch.manual_seed(seed)
-    x_train, x_test, _, _ = data.load('mnist', data_dir)  # the same verified loader
-    device = torch.device('cuda:%d' % gpu if gpu >= 0 else 'cpu')
-    x_train, x_test = torch.from_numpy(x_train).to(device), torch.from_numpy(x_test).to(device)
 
     def linear(n_in, n_out):
         layer = torch.nn.Linear(n_in, n_out)
@@ -77,18 +71,38 @@ def torch_worker(data_dir, dimz, epochs, seed, gpu=-1):
 
     model = VAE().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    return model, optimizer
+
+
+def torch_step(model, optimizer, x):
+    """One training step; the loss and the reconstruction loss as Python floats."""
+    optimizer.zero_grad()
+    loss, rec = model.loss(x)
+    loss.backward()
+    optimizer.step()
+    return loss.item(), rec.item()
+
+
+def torch_worker(data_dir, dimz, epochs, seed, gpu=-1):
+    """The legacy loop in PyTorch, printing the legacy lines."""
+    import torch
+    sys.path.insert(0, REPO)
+    from chainer_vae import data
+
+    torch.manual_seed(seed)
+    x_train, x_test, _, _ = data.load('mnist', data_dir)  # the same verified loader
+    device = torch.device('cuda:%d' % gpu if gpu >= 0 else 'cpu')
+    x_train, x_test = torch.from_numpy(x_train).to(device), torch.from_numpy(x_test).to(device)
+    model, optimizer = torch_vae(dimz, device)
     for epoch in range(1, epochs + 1):
         print('epoch', epoch, flush=True)
         perm = torch.randperm(N_TRAIN, device=device)
         sum_loss = sum_rec = 0.0
         for i in range(0, N_TRAIN, BATCH):
             x = x_train[perm[i:i + BATCH]]
-            optimizer.zero_grad()
-            loss, rec = model.loss(x)
-            loss.backward()
-            optimizer.step()
-            sum_loss += loss.item() * len(x)
-            sum_rec += rec.item() * len(x)
+            loss, rec = torch_step(model, optimizer, x)
+            sum_loss += loss * len(x)
+            sum_rec += rec * len(x)
         print('train mean loss={}, mean reconstruction loss={}'.format(
             sum_loss / N_TRAIN, sum_rec / N_TRAIN), flush=True)
         sum_loss = sum_rec = 0.0

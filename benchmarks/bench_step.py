@@ -3,12 +3,19 @@
 
     python benchmarks/bench_step.py [--rounds 8] [--out results/benchmarks/step.md]
 
+- A whole training step of the legacy model (784-500-500-20 softplus, batch 100):
+  ours (``Adam.update`` with the notebook's loss function) and, where torch is
+  importable, the same step in PyTorch (bench_epoch.py's model), alternating round by
+  round; and NumPy's matrix products of such a step alone (bench_epoch.py's floor).
 - Adam's update (chainer_vae/speed.py) of the legacy model's 1.3 million parameters, its
   blocks on 1 and on 2 threads (speed.THREADS), alternating round by round; the median
   milliseconds of an update.
 - Chainer's own cost of a step: a training step of the same graph on a tiny model
   (7-5-5-20 softplus, batch 2), whose arithmetic is next to nothing, so what is left is
-  Python: the FunctionNode calls a step and the milliseconds of a step.
+  Python: the FunctionNode calls a step, the milliseconds of a step and of its update.
+
+What stays of our step while chainer runs as it does and computes the same bits: the
+products, Adam's update, and chainer's Python but the update (already in Adam's).
 """
 import argparse
 import os
@@ -26,7 +33,7 @@ import chainer  # noqa: E402
 import chainer.functions as F  # noqa: E402
 from chainer import function_node  # noqa: E402
 
-from bench_epoch import cpu_name  # noqa: E402
+import bench_epoch  # noqa: E402
 from chainer_vae import net, speed  # noqa: E402
 
 
@@ -54,8 +61,34 @@ def adam_ms(rounds, updates=50):
     return {t: statistics.median(v) for t, v in times.items()}
 
 
+def legacy_step_ms(rounds, steps=50):
+    """{contender: median ms of a training step} of the legacy model, on random images."""
+    _, optimizer, x = model_and_optimizer(784, 500, 100)
+    lossfun = optimizer.target.get_loss_func
+    steps_of = {'ours': lambda: optimizer.update(lossfun(), chainer.Variable(x))}
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch:
+        torch.manual_seed(0)
+        model, torch_optimizer = bench_epoch.torch_vae(20, torch.device('cpu'))
+        tx = torch.from_numpy(x)
+        steps_of['pytorch'] = lambda: bench_epoch.torch_step(model, torch_optimizer, tx)
+    times = {name: [] for name in steps_of}
+    for _ in range(rounds):
+        for name, step in steps_of.items():
+            step()  # its first step after the other's: not timed
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            times[name].append((time.perf_counter() - start) / steps * 1000)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def chainer_step(rounds, steps=200):
-    """FunctionNode calls a training step, and the median ms of a step, on a tiny model."""
+    """FunctionNode calls a training step, and the median ms of a step and of its
+    optimizer's update alone, on a tiny model."""
     model, optimizer, x = model_and_optimizer(7, 5, 2)
     calls = [0]
     apply = function_node.FunctionNode.apply
@@ -66,13 +99,24 @@ def chainer_step(rounds, steps=200):
     function_node.FunctionNode.apply = counted
     optimizer.update(model.get_loss_func(), chainer.Variable(x))
     function_node.FunctionNode.apply = apply
-    times = []
+    times = {'step': [], 'update': []}
     for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(steps):
-            optimizer.update(model.get_loss_func(), chainer.Variable(x))
-        times.append((time.perf_counter() - start) / steps * 1000)
-    return calls[0], statistics.median(times)
+        for part, run in (('step', lambda: optimizer.update(model.get_loss_func(),
+                                                           chainer.Variable(x))),
+                          ('update', optimizer.update)):
+            start = time.perf_counter()
+            for _ in range(steps):
+                run()
+            times[part].append((time.perf_counter() - start) / steps * 1000)
+    return calls[0], statistics.median(times['step']), statistics.median(times['update'])
+
+
+def torch_version():
+    try:
+        import torch
+    except ImportError:
+        return '(not installed)'
+    return torch.__version__
 
 
 def main():
@@ -84,21 +128,45 @@ def main():
     speed.configure()
     adam = adam_ms(args.rounds)
     speed.THREADS = min(2, len(os.sched_getaffinity(0)))
-    calls, step = chainer_step(args.rounds)
+    calls, step, update = chainer_step(args.rounds)
+    whole = legacy_step_ms(args.rounds)
+    steps = bench_epoch.N_TRAIN // bench_epoch.BATCH
+    products = bench_epoch.matmul_floor(20)['train'] / steps * 1000
+    python = step - update  # chainer's Python of a step, but the update (in adam)
+    kept = products + adam[speed.THREADS] + python
     lines = ['# Where a training step spends its time', '',
              'Made by `%s` on %s.' % (
                  ' '.join(['python benchmarks/bench_step.py'] + sys.argv[1:]),
                  time.strftime('%Y-%m-%d')), '',
              'Machine: %s, %d cores; Python %s, NumPy %s.' % (
-                 cpu_name(), os.cpu_count(), sys.version.split()[0], np.__version__), '',
+                 bench_epoch.cpu_name(), os.cpu_count(), sys.version.split()[0],
+                 np.__version__), '',
              '| measure | value |', '|---|---|',
+             '| a training step of the legacy loop, ours (ms, median of %d rounds) | %.2f |'
+             % (args.rounds, whole['ours']),
+             '| the same step in PyTorch %s (ms) | %s |' % (
+                 torch_version(), '%.2f' % whole['pytorch'] if 'pytorch' in whole else 'n/a'),
+             '| NumPy\'s matrix products of that step alone (ms, best of 3 epochs\' worth) | %.2f |'
+             % products,
              '| Adam update, legacy model, 1 thread (ms, median of %d rounds) | %.2f |'
              % (args.rounds, adam[1]),
              '| Adam update, legacy model, 2 threads (ms) | %.2f |' % adam[2],
              '| FunctionNode calls a training step | %d |' % calls,
              '| a training step of the same graph on a tiny model (ms, Python alone) | %.2f |'
              % step,
-             '| that, over an epoch of 600 steps (s) | %.2f |' % (step * 600 / 1000)]
+             '| that, over an epoch of 600 steps (s) | %.2f |' % (step * 600 / 1000),
+             '| of that step, its optimizer\'s update alone (ms) | %.2f |' % update,
+             '| products + Adam (%d threads) + chainer\'s Python: what stays of our step '
+             'while chainer runs as it does and computes the same bits (ms) | %.2f |'
+             % (speed.THREADS, kept),
+             '| products + chainer\'s Python but the update, over the products | %.2f |'
+             % ((products + python) / products),
+             '| what stays, over the products | %.2f |' % (kept / products),
+             '| our step over the products | %.2f |' % (whole['ours'] / products),
+             '| PyTorch\'s step over the products | %s |' % (
+                 '%.2f' % (whole['pytorch'] / products) if 'pytorch' in whole else 'n/a'),
+             '| our step over PyTorch\'s | %s |' % (
+                 '%.2f' % (whole['ours'] / whole['pytorch']) if 'pytorch' in whole else 'n/a')]
     print('\n'.join(lines))
     with open(args.out, 'w') as f:
         f.write('\n'.join(lines) + '\n')

@@ -5,7 +5,7 @@ VENV ?= .venv
 NUMPY ?= numpy
 BIN := $(VENV)/bin
 
-.PHONY: demo pictures test lint bench
+.PHONY: demo pictures gif test lint bench
 
 # chainer 7.8.1 is an sdist whose setup.py imports pkg_resources, gone from
 # setuptools >= 82: build-constraints.txt pins its build to setuptools<82.
@@ -18,8 +18,11 @@ $(VENV)/installed: setup.py pyproject.toml build-constraints.txt
 demo: $(VENV)/installed
 	$(BIN)/python train_vae.py --dataset sample --seed 0 --out demo --force
 
-pictures: $(VENV)/installed
-	$(BIN)/python -m chainer_vae.visualize demo --legacy-log results/legacy/qiita_log_100epochs.csv
+pictures: $(VENV)/installed    # every picture of make demo's run (it says why it gets no verdict)
+	$(BIN)/python -m chainer_vae.visualize demo
+
+gif: $(VENV)/installed    # the 0-to-9 morph of make demo's run alone: demo/vae_0to9.gif
+	$(BIN)/python -m chainer_vae.visualize demo --only morph --start 0 --end 9
 
 test: $(VENV)/installed
 	$(BIN)/python -m pytest -q

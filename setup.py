@@ -10,8 +10,8 @@ setup(
     name='chainer_vae',
     version=VERSION,
     description='The Chainer VAE of the slides and the 2017 Qiita notebook, revived',
-    packages=['chainer_vae'],
-    package_data={'chainer_vae': ['mnist_sample/*.gz']},
+    packages=['chainer_vae', 'chainer_vae.revival'],
+    package_data={'chainer_vae': ['mnist_sample/*.gz', 'reference/*.csv', 'reference/*.md']},
     python_requires='>=3.11,<3.14',  # what the README promises and CI tests
     install_requires=[
         'chainer==7.8.1',  # its sdist needs setuptools<82 to build: see README
@@ -19,6 +19,7 @@ setup(
         'six',
         'matplotlib',
         'packaging',  # the pkg_resources stand-in in chainer_vae/revival.py
+        'tqdm',  # the progress line at a terminal (chainer_vae/progress.py)
     ],
     extras_require={
         'test': ['pytest', 'hypothesis', 'ruff', 'scikit-learn',

@@ -7,8 +7,8 @@
   ours (``Adam.update`` with the notebook's loss function) and, where torch is
   importable, the same step in PyTorch (bench_epoch.py's model), alternating round by
   round; and NumPy's matrix products of such a step alone (bench_epoch.py's floor).
-- Adam's update (chainer_vae/speed.py) of the legacy model's 1.3 million parameters, its
-  blocks on 1 and on 2 threads (speed.THREADS), alternating round by round; the median
+- Adam's update (chainer_vae/cpu_kernels.py) of the legacy model's 1.3 million parameters, its
+  blocks on 1 and on 2 threads (cpu_kernels.THREADS), alternating round by round; the median
   milliseconds of an update.
 - Chainer's own cost of a step: a training step of the same graph on a tiny model
   (7-5-5-20 softplus, batch 2), whose arithmetic is next to nothing, so what is left is
@@ -34,13 +34,13 @@ import chainer.functions as F  # noqa: E402
 from chainer import function_node  # noqa: E402
 
 import bench_epoch  # noqa: E402
-from chainer_vae import net, speed  # noqa: E402
+from chainer_vae import net, cpu_kernels  # noqa: E402
 
 
 def model_and_optimizer(n_in, n_h, batch):
     np.random.seed(0)
     model = net.VAE(n_in, 20, n_h, act_func=F.softplus)
-    optimizer = speed.Adam()
+    optimizer = cpu_kernels.Adam()
     optimizer.setup(model)
     x = np.random.rand(batch, n_in).astype(np.float32)
     optimizer.update(model.get_loss_func(), chainer.Variable(x))  # m, v and the grads
@@ -53,7 +53,7 @@ def adam_ms(rounds, updates=50):
     times = {1: [], 2: []}
     for _ in range(rounds):
         for threads in times:
-            speed.THREADS = threads
+            cpu_kernels.THREADS = threads
             start = time.perf_counter()
             for _ in range(updates):
                 optimizer.update()  # the same gradients again: only the update is timed
@@ -125,15 +125,15 @@ def main():
     p.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'results', 'benchmarks',
                                                  'step.md'))
     args = p.parse_args()
-    speed.configure()
+    cpu_kernels.configure()
     adam = adam_ms(args.rounds)
-    speed.THREADS = min(2, len(os.sched_getaffinity(0)))
+    cpu_kernels.THREADS = min(2, len(os.sched_getaffinity(0)))
     calls, step, update = chainer_step(args.rounds)
     whole = legacy_step_ms(args.rounds)
     steps = bench_epoch.N_TRAIN // bench_epoch.BATCH
     products = bench_epoch.matmul_floor(20)['train'] / steps * 1000
     python = step - update  # chainer's Python of a step, but the update (in adam)
-    kept = products + adam[speed.THREADS] + python
+    kept = products + adam[cpu_kernels.THREADS] + python
     lines = ['# Where a training step spends its time', '',
              'Made by `%s` on %s.' % (
                  ' '.join(['python benchmarks/bench_step.py'] + sys.argv[1:]),
@@ -158,7 +158,7 @@ def main():
              '| of that step, its optimizer\'s update alone (ms) | %.2f |' % update,
              '| products + Adam (%d threads) + chainer\'s Python: what stays of our step '
              'while chainer runs as it does and computes the same bits (ms) | %.2f |'
-             % (speed.THREADS, kept),
+             % (cpu_kernels.THREADS, kept),
              '| products + chainer\'s Python but the update, over the products | %.2f |'
              % ((products + python) / products),
              '| what stays, over the products | %.2f |' % (kept / products),

@@ -1,121 +1,58 @@
-"""The run folder and its checkpoints: save, resume, lock.
+"""The run folder (``train_vae.py --out``) from open to finish, and reading a run back.
 
-A run folder (``train_vae.py --out``) holds config.json, log.csv, graph.dot,
-``checkpoint.npz`` -- the state at the end of the last finished epoch: model,
-Adam state, epoch, NumPy's random state and the epoch's log row -- and, once the
-run is done, the legacy pair ``mlp_<dimz>.model`` / ``mlp_<dimz>.state``.
+A run folder holds config.json, log.csv, graph.dot, ``checkpoint.npz`` -- the state at
+the end of the last finished epoch: model, Adam state, epoch, NumPy's random state and
+the epoch's log row -- and, once the run is done, the legacy pair ``mlp_<dimz>.model`` /
+``mlp_<dimz>.state``. ``RunFolder`` owns all of it:
 
-- Every file is written under a unique temporary name, fsynced, then renamed
-  over its target: a kill at any instant leaves the previous version whole.
-- A run holds an exclusive lock on ``.lock`` (its pid inside) while it writes;
-  the kernel drops the lock when the process dies, even by kill -9.
-- A folder holding an earlier run is refused unless the run resumes it or
-  ``--force`` replaces it.
-- Nothing is unpickled, and an npz is checked against the model's shapes from
-  its array headers before any array is read.
+    folder = RunFolder(out, n_latent).open(force=..., resume=...)  # locked till exit
+    folder.restore(model, optimizer)     # a resumed run: weights, Adam, RNG, log.csv
+    folder.write_config(config)
+    folder.write_graph(dot)              # epoch 1, batch 0
+    folder.end_epoch(model, optimizer, losses)   # checkpoint.npz, then log.csv
+    folder.finish(model, optimizer)      # mlp_<dimz>.model / .state
+
+- Every file goes through a temporary name, fsync and rename (chainer_vae/files.py), and
+  is recorded in the folder's .written list: ``--force`` removes exactly those.
+- A folder holding an earlier run is refused unless the run resumes it or ``--force``
+  replaces it; one process writes it at a time (files.Lock).
+- Nothing is unpickled; an npz is checked against the model's shapes from its array
+  headers before any array is read, and every value read back is checked.
 """
 import contextlib
-import csv
-import fcntl
-import glob
 import json
 import os
-import tempfile
+import time
 import zipfile
+import zlib
 
 import numpy as np
 
 import chainer
 from chainer import serializers
 
-from chainer_vae import config as run_config, net
+from chainer_vae import config as run_config, errors, files, interrupt, net, runlog
 
-CHECKPOINT = 'checkpoint.npz'
-LOCK = '.lock'
-CONFIG = 'config.json'
-LOG = 'log.csv'
-# what a run and `python -m chainer_vae.visualize` (evaluate, m1) write: --force removes these
-RUN_FILES = (CONFIG, LOG, 'graph.dot', CHECKPOINT, 'mlp_*.model', 'mlp_*.state')
-PICTURE_FILES = ('reconstructions.png', 'samples.png', 'latent_scatter.png', 'mapping.png',
-                 'vae_*.gif', 'kl_visualize*.gif', 'loss_curves.png', 'legacy_comparison.md',
-                 'graph.png', 'graph.svg',
-                 'evaluation.json', 'm1.json', 'm1.md')  # and chainer_vae.evaluate's, m1's
+RUN_NAMES = (files.CONFIG, files.LOG, files.GRAPH, files.CHECKPOINT)  # and the legacy pair
 
 
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-class CheckpointError(Exception):
+class CheckpointError(errors.Failure):
     """A run folder or checkpoint that cannot be used; the message is one line."""
 
 
-def legacy_paths(out, n_latent):
-    """Where the notebook saved the model and the optimizer: mlp_<n_latent>.model / .state."""
-    stem = os.path.join(out, 'mlp_%d' % n_latent)
-    return stem + '.model', stem + '.state'
+# ---- npz files: checked from their headers, read without pickle -----------------
 
-
-# ---- writing ------------------------------------------------------------------
-
-def write_atomic(path, write):
-    """Call write(f) on a unique temporary file beside ``path``, fsync it, rename it
-    over ``path``: readers see the old file or the new one, never a part."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp',
-                               dir=directory)
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # as open() would make it, not mkstemp's 0600
-        with os.fdopen(fd, 'wb') as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):  # gone already if the rename was done
-            os.remove(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself survives a power cut
-    finally:
-        os.close(dir_fd)
-
-
-def write_npz(f, arrays, compress):
-    """np.savez / np.savez_compressed into the open file ``f``, with the zip closed on
-    failure too (numpy leaves it to the garbage collector, which prints a traceback on a
-    full disk)."""
-    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with zipfile.ZipFile(f, 'w', compression=method, allowZip64=True) as z:
-        for key, value in arrays.items():
-            with z.open(key + '.npy', 'w', force_zip64=True) as entry:
-                np.lib.format.write_array(entry, np.asanyarray(value), allow_pickle=False)
-
-
-def save_npz_atomic(path, obj):
+def save_npz(path, obj, folder=None):
     """serializers.save_npz (a Link or an Optimizer: compressed, as chainer writes it)
-    through write_atomic."""
+    through write_atomic; recorded in ``folder`` where given."""
     arrays = {}
     serializers.DictionarySerializer(arrays).save(obj)
-    write_atomic(path, lambda f: write_npz(f, arrays, compress=True))
+    write = lambda f: files.write_npz(f, arrays, compress=True)  # noqa: E731
+    if folder is None:
+        files.write_atomic(path, write)
+    else:
+        files.write_into(folder, os.path.basename(path), write)
 
-
-def save(out, model, optimizer, row):
-    """checkpoint.npz: everything a resumed run needs to go on as if never stopped, and
-    the epoch's log.csv row (written after it: see RunFolder.cut_log)."""
-    epoch = row[0]
-    arrays = {'log_row': np.array(row[1:], np.float64)}
-    serializers.DictionarySerializer(arrays, path='model/').save(model)
-    serializers.DictionarySerializer(arrays, path='optimizer/').save(optimizer)
-    _, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
-    arrays.update({'epoch': np.int64(epoch), 'rng/keys': keys, 'rng/pos': np.int64(pos),
-                   'rng/has_gauss': np.int64(has_gauss),
-                   'rng/cached_gaussian': np.float64(cached_gaussian)})
-    write_atomic(os.path.join(out, CHECKPOINT), lambda f: write_npz(f, arrays, compress=False))
-
-
-# ---- reading ------------------------------------------------------------------
 
 def npz_headers(path):
     """{key: (shape, dtype)} of an npz, read from the array headers alone."""
@@ -154,7 +91,7 @@ def checked_headers(path):
         raise CheckpointError('%s is not an .npz checkpoint written by this program' % path)
     try:
         return npz_headers(path)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise CheckpointError('%s is damaged (%s)' % (path, e)) from None
 
 
@@ -179,14 +116,14 @@ def check_shapes(path, headers, obj, prefix=''):
 
 @contextlib.contextmanager
 def _reading(path):
-    """np.load(path) without pickle; a key, shape or data fault inside is one line."""
+    """np.load(path) without pickle, its shapes checked before: what fails inside is
+    damage (a bad CRC, a torn deflate block), one line."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             yield npz
-    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError('%s does not fit this model (check --dimz and --n-hidden): %s'
-                              % (path, why)) from None
+        raise CheckpointError('%s is damaged (%s)' % (path, why)) from None
 
 
 def load_npz(path, obj):
@@ -199,129 +136,182 @@ def load_npz(path, obj):
 def load_run(run_dir):
     """A finished run's config (chainer_vae.config) and its trained model, rebuilt from
     config.json and loaded from mlp_<n_latent>.model."""
-    path = os.path.join(run_dir, CONFIG)
+    path = os.path.join(run_dir, files.CONFIG)
     if not os.path.isfile(path):
         raise CheckpointError('%s has no config.json: is it a train_vae.py --out directory?'
                               % run_dir)
-    try:
-        config = run_config.read(path)
-    except run_config.ConfigError as e:
-        raise CheckpointError(e) from None
+    config = run_config.read(path)
     m = config['model']
     model = net.VAE(m['n_in'], m['n_latent'], m['n_h'], act_func=net.ACTIVATIONS[m['activation']])
-    model_path, _ = legacy_paths(run_dir, m['n_latent'])
+    model_path, _ = files.legacy_paths(run_dir, m['n_latent'])
     if not os.path.isfile(model_path):
         raise CheckpointError('%s is missing: the run did not finish' % model_path)
     load_npz(model_path, model)
     return config, model
 
 
-RNG_SHAPES = {'epoch': (), 'rng/keys': (624,), 'rng/pos': (), 'rng/has_gauss': (),
-              'rng/cached_gaussian': (), 'log_row': (5,)}
+# ---- checkpoint.npz ----------------------------------------------------------------
+
+def _checkpoint_arrays(model, optimizer, row):
+    arrays = {'log_row': np.array(row[1:], np.float64)}
+    serializers.DictionarySerializer(arrays, path='model/').save(model)
+    serializers.DictionarySerializer(arrays, path='optimizer/').save(optimizer)
+    _, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+    arrays.update({'epoch': np.int64(row[0]), 'rng/keys': keys, 'rng/pos': np.int64(pos),
+                   'rng/has_gauss': np.int64(has_gauss),
+                   'rng/cached_gaussian': np.float64(cached_gaussian)})
+    return arrays
 
 
-def restore(out, model, optimizer):
-    """Load checkpoint.npz of ``out`` into model, optimizer and NumPy's generator;
-    return its log.csv row (epoch first)."""
-    path = os.path.join(out, CHECKPOINT)
-    headers = checked_headers(path)
-    check_shapes(path, headers, model, 'model/')
-    check_shapes(path, headers, optimizer, 'optimizer/')
-    for key, shape in RNG_SHAPES.items():
-        if key not in headers or tuple(headers[key][0]) != shape or headers[key][1].hasobject:
-            raise CheckpointError('%s lacks the epoch, its log row or the random state' % path)
-    with _reading(path) as npz:
-        serializers.NpzDeserializer(npz, path='model/').load(model)
-        serializers.NpzDeserializer(npz, path='optimizer/').load(optimizer)
-        np.random.set_state(('MT19937', npz['rng/keys'].astype(np.uint32), int(npz['rng/pos']),
-                             int(npz['rng/has_gauss']), float(npz['rng/cached_gaussian'])))
-        return (int(npz['epoch']),) + tuple(float(v) for v in npz['log_row'])
+STATE = {  # what checkpoint.npz holds besides model/ and optimizer/: (shape, dtype kind)
+    'epoch': ((), 'i'), 'log_row': ((len(runlog.COLUMNS) - 1,), 'f'), 'rng/keys': ((624,), 'u'),
+    'rng/pos': ((), 'i'), 'rng/has_gauss': ((), 'i'), 'rng/cached_gaussian': ((), 'f')}
+
+
+def _read_state(path, npz):
+    """The checkpoint's epoch, log row and NumPy random state, each checked."""
+    state = {key: npz[key] for key in STATE}
+    epoch, row = int(state['epoch']), state['log_row']
+    pos, has_gauss = int(state['rng/pos']), int(state['rng/has_gauss'])
+    if epoch < 1 or not np.isfinite(row).all() or not 0 <= pos <= 624 or has_gauss not in (0, 1):
+        raise CheckpointError('%s is damaged (epoch %d, log row %s, random state at %d)'
+                              % (path, epoch, row.tolist(), pos))
+    rng = ('MT19937', state['rng/keys'].astype(np.uint32), pos, has_gauss,
+           float(state['rng/cached_gaussian']))
+    return (epoch,) + tuple(float(v) for v in row), rng
 
 
 def saved_epoch(out):
     """The epoch of the checkpoint in ``out``, or None where there is none to read."""
     try:
-        with np.load(os.path.join(out, CHECKPOINT), allow_pickle=False) as npz:
-            return int(npz['epoch'])
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        with np.load(os.path.join(out, files.CHECKPOINT), allow_pickle=False) as npz:
+            epoch = int(npz['epoch'])
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
         return None
+    return epoch if epoch >= 1 else None
 
 
-# ---- the run folder -----------------------------------------------------------
+# ---- the run folder ------------------------------------------------------------------
 
 class RunFolder:
-    """``--out``, locked for this process from ``open`` until the process ends."""
+    """``--out`` of one run, locked for this process from ``open`` until it ends."""
 
-    def __init__(self, path):
+    def __init__(self, path, n_latent):
         self.path = path
-        self._lock_fd = None
+        self.n_latent = n_latent
+        self.rows = []  # log.csv's rows so far (epoch first)
+        self._lock = files.Lock(path)
+        self._clock = time.time()  # wall_time counts from here (less a resumed run's)
+
+    @property
+    def epoch(self):
+        """The last finished epoch (0 before the first)."""
+        return len(self.rows)
 
     def file(self, name):
         return os.path.join(self.path, name)
 
+    def legacy_names(self, n_latent=None):
+        return [os.path.basename(p) for p in files.legacy_paths('', n_latent or self.n_latent)]
+
     def open(self, force=False, resume=False):
         """Create and lock the folder; refuse an earlier run unless resuming it or
-        ``force`` (which removes the earlier run's files first)."""
-        if os.path.exists(self.path) and not os.path.isdir(self.path):
-            raise CheckpointError('--out %s is a file, not a directory' % self.path)
-        try:
-            os.makedirs(self.path, exist_ok=True)
-            self._lock_fd = os.open(self.file(LOCK), os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise CheckpointError('cannot write in --out %s: %s'
-                                  % (self.path, e.strerror)) from None
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = os.read(self._lock_fd, 32).decode(errors='replace').strip() or '?'
-            raise CheckpointError('--out %s is in use by another run (pid %s)'
-                                  % (self.path, pid)) from None
-        os.ftruncate(self._lock_fd, 0)
-        os.write(self._lock_fd, b'%d\n' % os.getpid())
-        for pattern in RUN_FILES:  # temporary files of a run killed while writing
-            for stale in glob.glob(self.file('.%s.*.tmp' % pattern)):
-                os.remove(stale)
-        earlier = self.run_files()
-        if resume or not earlier:
-            return
-        if not force:
-            raise CheckpointError(
-                '--out %s holds an earlier run (%s); pass --force to replace it, or '
-                '--resume-from %s to continue it' % (self.path, ', '.join(earlier[:3]), self.path))
-        for name in self.run_files(PICTURE_FILES):
-            os.remove(self.file(name))
+        ``force`` (which removes what was written there first, nothing else)."""
+        self._lock.acquire()
+        files.clear_temporary(self.path, RUN_NAMES)  # what a kill left half-written
+        if resume:
+            return self
+        earlier = self._earlier_run()
+        if earlier and not force:
+            go_on = (' or --resume-from %s to continue it' % self.path
+                     if files.CHECKPOINT in earlier else '')
+            raise CheckpointError('--out %s holds an earlier run (%s); pass --force to '
+                                  'replace it%s' % (self.path, ', '.join(earlier[:3]), go_on))
+        if earlier:
+            files.remove_written(self.path, also=self._unrecorded_run_files())
+        return self
 
-    def run_files(self, also=()):
-        return sorted({os.path.basename(p) for pattern in RUN_FILES + tuple(also)
-                       for p in glob.glob(self.file(pattern))})
+    def _earlier_run(self):
+        names = set(files.written(self.path)) | set(RUN_NAMES) | set(self.legacy_names())
+        return sorted(n for n in names if os.path.exists(self.file(n)))
+
+    def _unrecorded_run_files(self):
+        """The files of a run made before the .written list: its fixed names and legacy
+        pair (by its config's dimz where readable)."""
+        names = list(RUN_NAMES) + self.legacy_names()
+        with contextlib.suppress(run_config.ConfigError):
+            earlier = run_config.read(self.file(files.CONFIG))
+            names += self.legacy_names(earlier['model']['n_latent'])
+        return names
+
+    def restore(self, model, optimizer):
+        """Load checkpoint.npz into model, optimizer and NumPy's generator and make
+        log.csv end at its epoch; return that epoch."""
+        path = self.file(files.CHECKPOINT)
+        headers = checked_headers(path)
+        check_shapes(path, headers, model, 'model/')
+        check_shapes(path, headers, optimizer, 'optimizer/')
+        for key, (shape, kind) in STATE.items():
+            if (key not in headers or tuple(headers[key][0]) != shape
+                    or headers[key][1].kind != kind):
+                raise CheckpointError('%s lacks the epoch, its log row or the random state'
+                                      % path)
+        kept = False
+        with _reading(path) as npz:
+            row, rng = _read_state(path, npz)
+            serializers.NpzDeserializer(npz, path='model/').load(model)
+            serializers.NpzDeserializer(npz, path='optimizer/').load(optimizer)
+        try:
+            rows = runlog.repair(self.file(files.LOG), row[0], row)
+        except runlog.LogError as e:
+            raise CheckpointError('cannot resume %s: %s' % (self.path, e)) from None
+        np.random.set_state(rng)
+        with contextlib.suppress(FileNotFoundError):
+            with open(self.file(files.LOG), 'rb') as f:
+                kept = f.read() == runlog.text(rows)
+        if not kept:  # rows after the checkpoint cut, its own row put back
+            self._write_log(rows)
+        self.rows = rows
+        self._clock = time.time() - row[-1]  # wall_time goes on from the checkpoint's
+        return row[0]
 
     def write_config(self, config):
         text = json.dumps(config, indent=1).encode()
-        try:
-            with open(self.file(CONFIG), 'rb') as f:
+        with contextlib.suppress(OSError):
+            with open(self.file(files.CONFIG), 'rb') as f:
                 if f.read() == text:  # a resumed run with the same settings
                     return
-        except OSError:
-            pass
-        write_atomic(self.file(CONFIG), lambda f: f.write(text))
+        files.write_into(self.path, files.CONFIG, lambda f: f.write(text))
 
-    def cut_log(self, row):
-        """Make log.csv end at the checkpoint's epoch: drop rows after it, and add its
-        row where the run stopped between saving the checkpoint and writing the row.
-        Return the wall time of that row."""
-        epoch = row[0]
-        try:
-            with open(self.file(LOG), newline='') as f:
-                rows = list(csv.reader(f))
-            kept = rows[:1 + epoch]
-            if len(kept) == epoch:  # the checkpoint's own row is missing
-                kept.append([repr(v) for v in row])
-            if [int(r[0]) for r in kept[1:]] != list(range(1, epoch + 1)):
-                raise ValueError('its epochs are not 1 to %d' % epoch)
-        except (OSError, ValueError, IndexError) as e:
-            raise CheckpointError('cannot resume %s: %s does not match its checkpoint of epoch '
-                                  '%d (%s)' % (self.path, LOG, epoch, e)) from None
-        if kept != rows:
-            text = ''.join(','.join(r) + '\r\n' for r in kept).encode()
-            write_atomic(self.file(LOG), lambda f: f.write(text))
-        return row[-1]
+    def write_graph(self, dot):
+        files.write_into(self.path, files.GRAPH, lambda f: f.write(dot.encode()))
+
+    def end_epoch(self, model, optimizer, losses):
+        """Save the epoch's checkpoint, then its log.csv row, with signals held so that
+        both are written: the checkpoint holds the row, so a kill between the two loses
+        nothing (restore puts the row back). Return the row."""
+        row = (self.epoch + 1,) + tuple(losses) + (round(time.time() - self._clock, 3),)
+        arrays = _checkpoint_arrays(model, optimizer, row)
+        with interrupt.deferred():
+            files.write_into(self.path, files.CHECKPOINT,
+                             lambda f: files.write_npz(f, arrays, compress=False))
+            self._write_log(self.rows + [row])
+        self.rows.append(row)
+        return row
+
+    def _write_log(self, rows):
+        files.write_into(self.path, files.LOG, lambda f: f.write(runlog.text(rows)))
+
+    def finish(self, model, optimizer):
+        """The notebook's last lines: the model and the optimizer, as a pair."""
+        model_path, state_path = files.legacy_paths(self.path, self.n_latent)
+        with interrupt.deferred():  # the pair is written whole, not one file of it
+            save_npz(model_path, model, self.path)
+            save_npz(state_path, optimizer, self.path)
+
+    def resume_hint(self, command):
+        """What is kept and how to go on: one sentence for a line that ends a run."""
+        if not self.epoch:
+            return 'No epoch finished: nothing to resume'
+        return ('%s keeps the checkpoint of epoch %d: %s --resume-from %s goes on'
+                % (self.path, self.epoch, command, self.path))

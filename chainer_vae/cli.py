@@ -1,11 +1,27 @@
-"""What the two commands (train_vae.py, python -m chainer_vae.visualize) share:
-bad input is one line, ``PROG: error: ...``, and a non-zero exit."""
+"""What every command of chainer_vae shares: flags whose errors are one line, the flags'
+shared checks, and one way to fail.
+
+    def main(argv=None):
+        args = make_parser().parse_args(argv)       # bad usage: one line, exit 2
+        with cli.command('visualize', writes_in=args.out):
+            ...                                     # the work
+
+Inside ``command``: an ``errors.Failure`` (bad data, a run that cannot be used, ...) ends
+the command with ``PROG: error: <its message>`` and exit 1; so do an OS fault (``cannot
+write in ...``) and running out of memory; SIGINT, SIGTERM and SIGHUP end it with
+``PROG: error: interrupted (SIGTERM)`` and 128 + the signal's number (130, 143, 129).
+A closed or full stdout ends the output, not the work.
+"""
 import argparse
 import contextlib
+import os
+import signal
 import sys
 
-from chainer_vae import interrupt
+from chainer_vae import errors, interrupt
 
+
+# ---- flags ----------------------------------------------------------------------
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """--help: the description as written, and each flag's default (a flag whose
@@ -32,23 +48,130 @@ class Parser(argparse.ArgumentParser):
         fail(self.name, message, 2)
 
 
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError('must be a positive integer, got %s' % text)
+    return value
+
+
+def seed(text):
+    """A NumPy seed: 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError('must be between 0 and 2**32 - 1, got %s' % text)
+    return value
+
+
+def bounded_int(low, high):
+    """An int in [low, high], for flags whose large values would only exhaust memory."""
+    def check(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError('must be between %d and %d, got %s'
+                                             % (low, high, text))
+        return value
+    return check
+
+
+def existing_dir(text):
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError('%s: no such directory' % text)
+    return text
+
+
+def existing_file(text):
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError('%s: file not found' % text)
+    return text
+
+
+# ---- one way to fail --------------------------------------------------------------
+
+_quiet = []  # set on the MPI ranks but rank 0: the same error once, not once a rank
+
+
+def quiet():
+    """From now on a failure exits with its code and says nothing (MPI ranks but 0)."""
+    _quiet.append(True)
+
+
 def fail(prog, message, code=1):
-    sys.stderr.write('%s: error: %s\n' % (prog, message))
+    """``PROG: error: MESSAGE`` on stderr (where there is one), and exit ``code``."""
+    for signum in interrupt.SIGNALS:  # a burst of Ctrl-C's does not break the exit
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signum, signal.SIG_IGN)
+    if not _quiet:
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # a closed stderr
+            sys.stderr.write('%s: error: %s\n' % (prog, message))
+            sys.stderr.flush()
     sys.exit(code)
 
 
+def guard_standard_streams(prog):
+    """A process started with fd 0, 1 or 2 closed (``>&-``) gets /dev/null there, so that
+    no file it opens lands on them; stdout goes on (to nowhere) once its reader has gone
+    or its disk is full."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            devnull = os.open(os.devnull, os.O_RDWR)  # takes the lowest free fd: this one
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+    if sys.stderr is None:
+        sys.stderr = open(2, 'w', closefd=False)
+    if sys.stdout is None:
+        sys.stdout = open(1, 'w', closefd=False)
+    if not isinstance(sys.stdout, interrupt.OutputUntilClosed):
+        sys.stdout = interrupt.OutputUntilClosed(sys.stdout, prog)
+
+
+class Command:
+    """What a running command tells ``command`` about itself: where it writes (for the
+    line of an OS fault) and, once its work has begun, what is kept (a sentence)."""
+
+    def __init__(self, prog, writes_in):
+        self.prog = prog
+        self.writes_in = writes_in
+        self.kept = None  # a function giving the sentence, or None: "nothing was written"
+
+    def why(self, message):
+        kept = self.kept() if self.kept else None
+        return '%s; %s' % (message, kept) if kept else message
+
+
 @contextlib.contextmanager
-def one_line_errors(prog, out, errors):
-    """Around a command's work that writes in ``out``: ``errors`` (exception classes whose
-    message is one line for the user), an OS fault and an interrupt each end it with one
-    line and a non-zero exit."""
-    interrupt.install()  # SIGTERM and SIGHUP as Ctrl-C
+def command(prog, writes_in=None, faults=True):
+    """The work of command ``prog``, ended by one line and an exit code on any failure
+    (``faults=False``: on our own failures and signals alone, for a script's work)."""
+    guard_standard_streams(prog)
+    interrupt.install()  # SIGINT, SIGTERM and SIGHUP: one line (signals held since import)
+    this = Command(prog, writes_in)
     try:
-        yield
-    except errors as e:
-        fail(prog, e)
-    except OSError as e:
-        fail(prog, 'cannot write in %s: %s' % (out, e.strerror or e))
+        with interrupt.released():
+            yield this
+    except errors.Failure as e:
+        fail(prog, this.why(str(e)))
+    except (MemoryError, OSError) as e:  # CuPy's OutOfMemoryError too; a full disk
+        if not faults:
+            raise
+        if isinstance(e, MemoryError):
+            why = str(e).splitlines()[0] if str(e) else 'MemoryError'
+            fail(prog, this.why('out of memory (%s)' % why))
+        where = ' in %s' % this.writes_in if this.writes_in else ''
+        fail(prog, this.why('cannot write%s: %s' % (where, e.strerror or e)))
     except KeyboardInterrupt as e:
         name, code = interrupt.stopped_by(e)
-        fail(prog, 'interrupted (%s); nothing was written' % name, code)
+        fail(prog, this.why('interrupted (%s)' % name) if this.kept
+             else 'interrupted (%s); nothing was written' % name, code)

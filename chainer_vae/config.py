@@ -22,7 +22,7 @@ import numpy as np
 import chainer
 
 import chainer_vae
-from chainer_vae import data, net
+from chainer_vae import data, errors, net
 
 FLAGS = {  # train_vae.py's flag: (section, key) in config.json
     'dimz': ('model', 'n_latent'), 'n_hidden': ('model', 'n_h'),
@@ -41,22 +41,37 @@ def _positive(v):
     return type(v) is int and v > 0
 
 
-# what a config must hold, and what each entry must be; the rest has defaults
+def _path(v):
+    return v is None or isinstance(v, str)
+
+
+# what each entry of a config must be: those of REQUIRED must be there, the others
+# default to DEFAULTS' values (configs written before they existed)
 REQUIRED = {
     ('model', 'n_in'): _positive, ('model', 'n_latent'): _positive, ('model', 'n_h'): _positive,
-    ('model', 'activation'): lambda v: v in net.ACTIVATIONS,
+    ('model', 'activation'): lambda v: isinstance(v, str) and v in net.ACTIVATIONS,
     ('training', 'epoch'): _positive, ('training', 'batchsize'): _positive,
     ('training', 'seed'): lambda v: v is None or (type(v) is int and 0 <= v < 2 ** 32),
     ('training', 'test'): lambda v: type(v) is bool,
-    ('data', 'dataset'): lambda v: v in data.DATASETS or (isinstance(v, str) and os.path.isabs(v)),
+    ('data', 'dataset'): lambda v: isinstance(v, str) and (v in data.DATASETS or os.path.isabs(v)),
     ('data', 'data_dir'): lambda v: v is None or isinstance(v, str),
 }
 DEFAULTS = {('training', 'gpu'): -1, ('training', 'debug'): False, ('data', 'binarize'): False,
             ('data', 'image_size'): None, ('training', 'communicator'): None,
             ('training', 'initmodel'): None, ('training', 'resume'): None}
+OPTIONAL = {
+    ('training', 'gpu'): lambda v: type(v) is int,
+    ('training', 'debug'): lambda v: type(v) is bool,
+    ('data', 'binarize'): lambda v: type(v) is bool,
+    ('data', 'image_size'): lambda v: v is None or (isinstance(v, list) and len(v) == 2
+                                                     and all(map(_positive, v))),
+    ('training', 'communicator'): lambda v: v is None or v in COMMUNICATORS,
+    ('training', 'initmodel'): _path, ('training', 'resume'): _path,
+}
+COMMUNICATORS = ('naive', 'flat', 'non_cuda_aware', 'pure_nccl')
 
 
-class ConfigError(Exception):
+class ConfigError(errors.Failure):
     """A config.json that cannot be used; the message is one line for the user."""
 
 
@@ -68,17 +83,22 @@ def versions(gpu=False):
             'chainer_vae': chainer_vae.__version__}
 
 
+def normalized(flag, value):
+    """A flag's value as config.json keeps it: the paths a run reads absolute (an empty
+    -m/-r: null), one's own images' path absolute."""
+    if flag in PATH_FLAGS:
+        return os.path.abspath(value) if value else None
+    if flag == 'dataset' and value not in data.DATASETS:
+        return os.path.abspath(value)
+    return value
+
+
 def make(flags, n_in, versions):
     """The config of a run from train_vae.py's flags ({name: value}), its images'
-    size and ``versions()``; the paths absolute where given (an empty -m/-r: null)."""
+    size and ``versions()``."""
     config = {'model': {'n_in': n_in}, 'training': {}, 'data': {}, 'versions': versions}
     for flag, (section, key) in FLAGS.items():
-        value = flags[flag]
-        if flag in PATH_FLAGS:
-            value = os.path.abspath(value) if value else None
-        if flag == 'dataset' and value not in data.DATASETS:  # one's own images
-            value = os.path.abspath(value)
-        config[section][key] = value
+        config[section][key] = normalized(flag, flags[flag])
     return config
 
 
@@ -103,8 +123,9 @@ def read(path):
     try:
         with open(path) as f:
             config = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ConfigError('%s: not a readable run config (%s)' % (path, e)) from None
+    except (OSError, ValueError, RecursionError) as e:
+        raise ConfigError('%s: not a readable run config (%s)'
+                          % (path, getattr(e, 'strerror', None) or e)) from None
     if not isinstance(config, dict):
         raise ConfigError('%s: not a run config' % path)
     flat = 'model' not in config
@@ -120,5 +141,9 @@ def read(path):
             raise ConfigError('%s: %s is invalid: %r' % (path, name, part[key]))
     for (section, key), value in DEFAULTS.items():
         config[section].setdefault(key, value)
-    config.setdefault('versions', {})
+        if not OPTIONAL[section, key](config[section][key]):
+            name = flag_of.get((section, key), key) if flat else '%s.%s' % (section, key)
+            raise ConfigError('%s: %s is invalid: %r' % (path, name, config[section][key]))
+    if not isinstance(config.setdefault('versions', {}), dict):
+        raise ConfigError('%s: versions is invalid: %r' % (path, config['versions']))
     return config

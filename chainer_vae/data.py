@@ -23,7 +23,7 @@ import zlib
 
 import numpy as np
 
-from chainer_vae import download, images
+from chainer_vae import download, errors, images
 
 FILES = {
     'train_images': 'train-images-idx3-ubyte.gz',
@@ -43,9 +43,10 @@ DataSet = collections.namedtuple('DataSet', 'x_train x_test y_train y_test shape
 SAMPLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'mnist_sample')
 
 _IDX_UBYTE = 0x08
+MAX_BYTES = 1 << 32  # 4 GiB of pixels: 5 million 28 x 28 images
 
 
-class DataError(Exception):
+class DataError(errors.Failure):
     """Missing, truncated or malformed data; the message is one line for the user."""
 
 
@@ -75,10 +76,24 @@ def encode_idx(array):
 
 
 def read_idx_gz(path):
+    """The array of an IDX .gz file, read no further than its header says: a file whose
+    content runs on (a gzip bomb) or stops short is refused before it fills the memory."""
     name = os.path.basename(path)
     try:
         with gzip.open(path, 'rb') as f:
-            raw = f.read()
+            head = f.read(4)
+            ndim = head[3] if len(head) == 4 else 0
+            head += f.read(4 * ndim)
+            if len(head) == 4 + 4 * ndim and head[:3] == b'\x00\x00' + bytes([_IDX_UBYTE]):
+                size = math.prod(int(d) for d in np.frombuffer(head, '>u4', ndim, offset=4))
+                if size > MAX_BYTES:
+                    raise DataError('%s: its header says %d bytes of images, more than the %d '
+                                    'this loader reads' % (name, size, MAX_BYTES))
+                raw = head + f.read(size)
+                if len(raw) == len(head) + size and f.read(1):
+                    raise DataError('%s: more data than its IDX header says' % name)
+            else:
+                raw = head
     except FileNotFoundError:
         raise DataError('%s: file not found' % path) from None
     except (OSError, EOFError, zlib.error) as e:
@@ -134,14 +149,21 @@ def binarize_test(x):
     return (rng.random_sample(x.shape) < x).astype(np.float32)
 
 
-def load_for_run(config, data_dir=None):
-    """The DataSet of a run's config (chainer_vae.config), read from ``data_dir`` if given,
-    the test set binarised where the run was."""
-    d = config['data']
-    data = load_set(d['dataset'], data_dir or d['data_dir'], d['image_size'])
-    if d['binarize']:
+def prepare(dataset='mnist', data_dir=None, image_size=None, binarize=False):
+    """The DataSet of a run: load_set's, the images binarised where ``binarize`` asks
+    (the training images afresh at every batch, the test images once)."""
+    data = load_set(dataset, data_dir, image_size)
+    if binarize:
         data = data._replace(x_train=Binarized(data.x_train), x_test=binarize_test(data.x_test))
     return data
+
+
+def load_for_run(config, data_dir=None, grey=False):
+    """The DataSet of a run's config (chainer_vae.config), read from ``data_dir`` if given,
+    binarised where the run was (unless ``grey``: the images themselves)."""
+    d = config['data']
+    return prepare(d['dataset'], data_dir or d['data_dir'], d['image_size'],
+                   d['binarize'] and not grey)
 
 
 def load_set(dataset='mnist', data_dir=None, image_size=None):

@@ -26,6 +26,8 @@ import urllib.error
 import urllib.request
 import zlib
 
+from chainer_vae import errors
+
 MIRRORS = ('https://ossci-datasets.s3.amazonaws.com/mnist/',
            'https://storage.googleapis.com/cvdf-datasets/mnist/')
 
@@ -61,7 +63,7 @@ TIMEOUT = 30  # seconds to connect, and for each read
 DEADLINE = 600  # seconds for one whole file: a mirror that sends a byte now and then fails too
 
 
-class DownloadError(Exception):
+class DownloadError(errors.Failure):
     """No mirror gave a verified file; the message is one line for the user."""
 
 

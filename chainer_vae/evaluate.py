@@ -24,20 +24,18 @@ literature (Burda et al.: 86.76 nats for a one-layer VAE with k = 5000, after 3,
 """
 import json
 import math
-import os
 import sys
 
 import numpy as np
 
 import chainer
 
-from chainer_vae import checkpoint, cli, data, download
+from chainer_vae import checkpoint, cli, data, files
 
 ACTIVE = 0.01  # Burda et al.'s threshold on Cov_x(E_q[z_u])
 EVALUATION = 'evaluation.json'
 LOG_2PI = math.log(2 * math.pi)
-# what loading a run and its data can raise, each with a one-line message
-RUN_ERRORS = (checkpoint.CheckpointError, data.DataError, download.DownloadError)
+K_MAX = 100000  # importance samples: 100,000 x 20 latents x 8 bytes a test image, in chunks
 
 
 def encode(model, x):
@@ -135,17 +133,18 @@ def table(result):
 
 def main(argv=None):
     p = cli.Parser(prog='python -m chainer_vae.evaluate', name='evaluate', description=__doc__)
-    p.add_argument('run_dir', help='a finished train_vae.py --out directory')
-    p.add_argument('--k', type=int, nargs='+', default=[1, 10, 100, 1000, 5000],
-                   help='numbers of importance samples')
-    p.add_argument('--n-test', type=int, help='the first N test images only (default: all)')
-    p.add_argument('--seed', type=int, default=0, help='seed of the noise')
+    p.add_argument('run_dir', type=cli.existing_dir, help='a finished train_vae.py --out directory')
+    p.add_argument('--out', help='the folder evaluation.json goes into (default: RUN_DIR)')
+    p.add_argument('--k', type=cli.bounded_int(1, K_MAX), nargs='+',
+                   default=[1, 10, 100, 1000, 5000], help='numbers of importance samples')
+    p.add_argument('--n-test', type=cli.positive_int,
+                   help='the first N test images only (default: all)')
+    p.add_argument('--seed', type=cli.seed, default=0, help='seed of the noise')
     p.add_argument('--data-dir', help="the four MNIST .gz files (default: the run config's "
                                       "data_dir, else chainer's dataset cache)")
     args = p.parse_args(argv)
-    if min(args.k) < 1 or (args.n_test is not None and args.n_test < 1):
-        p.error('--k and --n-test must be positive')
-    with cli.one_line_errors('evaluate', args.run_dir, RUN_ERRORS):
+    out = args.out or args.run_dir
+    with cli.command('evaluate', writes_in=out):
         config, model = checkpoint.load_run(args.run_dir)
         x_test = data.load_for_run(config, args.data_dir).x_test
         x_test = x_test[:args.n_test]
@@ -154,7 +153,8 @@ def main(argv=None):
         result['command'] = 'python -m chainer_vae.evaluate ' + ' '.join(
             sys.argv[1:] if argv is None else argv)
         text = json.dumps(result, indent=1).encode()
-        checkpoint.write_atomic(os.path.join(args.run_dir, EVALUATION), lambda f: f.write(text))
+        with files.Lock(out).acquire():
+            files.write_into(out, EVALUATION, lambda f: f.write(text))
     print('\n'.join(table(result)))
 
 

@@ -17,11 +17,13 @@ import numpy as np
 
 import chainer
 
+from chainer_vae import errors
+
 INSTALL = ("pip install -e '.[gpu]' (driver for CUDA 12) or -e '.[gpu-cuda13]' "
            "(driver R580 or newer)")
 
 
-class GPUError(Exception):
+class GPUError(errors.Failure):
     """The GPU cannot be used; the message is one line for the user."""
 
 

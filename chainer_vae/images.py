@@ -20,10 +20,12 @@ import os
 
 import numpy as np
 
+from chainer_vae import errors
+
 EXTENSIONS = ('.png', '.jpg', '.jpeg')
 
 
-class ImageError(Exception):
+class ImageError(errors.Failure):
     """A data set of one's own that cannot be used; the message is one line."""
 
 
@@ -94,7 +96,7 @@ def load_folder(folder, size=None):
     return x[~test], x[test], y[~test], y[test], classes
 
 
-def load_npz(path, size=None):
+def load_arrays(path, size=None):
     """(x_train, x_test, y_train, y_test, classes) of an .npz of arrays."""
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -139,5 +141,5 @@ def load(path, size=None):
     if os.path.isdir(path):
         return load_folder(path, size)
     if os.path.isfile(path):
-        return load_npz(path, size)
+        return load_arrays(path, size)
     raise ImageError('%s: no such folder of images or .npz file' % path)

@@ -9,11 +9,17 @@
 - ``deferred()`` holds these signals back while files are written that belong
   together (a checkpoint and its log.csv row; the legacy mlp_<dimz>.model /
   .state pair).
-- A closed stdout (``train_vae.py | head``) ends the output, not the training.
+- A closed or full stdout (``train_vae.py | head``, ``> /dev/full``) ends the output,
+  not the training.
+- ``hold()``: a command (``python -m chainer_vae...``, ``train_vae.py``) takes these
+  signals from the first line of the package on (chainer_vae/__init__.py), holding them
+  until its work begins (cli.command), so that even a Ctrl-C during the imports gives
+  the command's one line.
 """
 import contextlib
 import os
 import signal
+import sys
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -23,6 +29,7 @@ class Interrupted(KeyboardInterrupt):
 
     def __init__(self, signum=signal.SIGINT):
         super().__init__(signal.Signals(signum).name)
+        self.signum = signum
         self.name = signal.Signals(signum).name
         self.exit_code = 128 + signum
 
@@ -33,8 +40,9 @@ def stopped_by(error):
     return getattr(error, 'name', 'SIGINT'), getattr(error, 'exit_code', 130)
 
 
-_deferring = 0  # open deferred() blocks
+_deferring = 0  # open deferred() blocks, and the hold from import to the command's start
 _pending = []  # signals that came during them
+_held = []  # [True] while a command's signals are held from import time on
 
 
 def _raise(signum, frame):
@@ -52,6 +60,41 @@ def install():
             signal.signal(signum, _raise)
 
 
+def started_as_a_command():
+    """True while this package is imported to run one of its commands: ``python -m
+    chainer_vae[.X]`` (Python's argv[0] is '-m' until it has found the module) or
+    ``python train_vae.py``; never for a program that imports chainer_vae."""
+    return sys.argv[:1] == ['-m'] or os.path.basename(sys.argv[0]) == 'train_vae.py'
+
+
+def hold():
+    """Install the handlers, holding signals back until the command's work begins
+    (``released``): a Ctrl-C in the seconds that the imports take ends the command
+    with its one line, not a traceback."""
+    global _deferring
+    install()
+    _deferring += 1
+    _held.append(True)
+
+
+@contextlib.contextmanager
+def released():
+    """The command's work: signals held since import act now (once)."""
+    global _deferring
+    if _held:
+        del _held[:]
+        _deferring -= 1
+        _act_on_pending()
+    yield
+
+
+def _act_on_pending():
+    if not _deferring and _pending:
+        signum = _pending[0]
+        del _pending[:]
+        raise Interrupted(signum)
+
+
 @contextlib.contextmanager
 def deferred():
     """Hold SIGINT, SIGTERM and SIGHUP (as install() handles them) back until the block
@@ -64,35 +107,40 @@ def deferred():
         yield
     finally:
         _deferring -= 1
-        if not _deferring and _pending:
-            signum = _pending[0]
-            del _pending[:]
-            raise Interrupted(signum)
+        _act_on_pending()
 
 
 class OutputUntilClosed:
-    """sys.stdout that, once its reader has gone (EPIPE), sends the rest to /dev/null."""
+    """sys.stdout that, once its reader has gone (EPIPE) or its disk is full, sends the
+    rest to /dev/null: the printed lines end, the work goes on (log.csv has the numbers).
+    Any fault but a closed pipe is said once, on stderr."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, prog):
         self._stream = stream
+        self._prog = prog
 
-    def _closed_by_reader(self):
+    def _lost(self, error):
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, self._stream.fileno())  # Python's own flush at exit is quiet too
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, self._stream.fileno())  # Python's own flush at exit is quiet too
         os.close(devnull)
+        if not isinstance(error, BrokenPipeError):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.write('%s: warning: stdout: %s; the printed lines end here, the '
+                                 'work goes on\n' % (self._prog, error.strerror or error))
 
     def write(self, text):
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
-            self._closed_by_reader()
+        except OSError as e:
+            self._lost(e)
             return len(text)
 
     def flush(self):
         try:
             self._stream.flush()
-        except BrokenPipeError:
-            self._closed_by_reader()
+        except OSError as e:
+            self._lost(e)
 
     def __getattr__(self, name):
         return getattr(self._stream, name)

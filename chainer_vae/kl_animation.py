@@ -10,10 +10,8 @@ about 2.3). Here the traced curve is the exact closed form
 with the numerical integral of q (log q - log p) drawn over it as dots.
 """
 import numpy as np
-import matplotlib
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import animation  # noqa: E402
+
+from chainer_vae.plotting import plt, save_gif
 
 Q_SIGMA = 0.5
 MUS = np.linspace(-2, 2, 41)       # one frame per position of q
@@ -82,6 +80,4 @@ def kl_figure(p_sigma, mus=MUS):
 def kl_gif(path, p_sigma, mus=MUS):
     """41 frames, 200 ms each (5 fps), looping."""
     fig, draw = kl_figure(p_sigma, mus)
-    anim = animation.FuncAnimation(fig, draw, frames=len(mus))
-    anim.save(path, writer=animation.PillowWriter(fps=5))
-    plt.close(fig)
+    save_gif(fig, draw, len(mus), 5, path)

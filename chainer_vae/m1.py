@@ -19,17 +19,21 @@ run's own VAE (the legacy's: 500 units, 20 latent dimensions, grey-level data) a
 inductive SVM.
 """
 import json
-import os
 import sys
 
 import numpy as np
 
-from chainer_vae import checkpoint, cli, data, evaluate
+from chainer_vae import checkpoint, cli, data, errors, evaluate, files
 
 # Kingma et al. 2014, Table 1: MNIST test error % with N labels
 PAPER = {'NN': (25.81, 11.44, 10.7, 6.04), 'M1+TSVM': (11.82, 5.72, 4.24, 3.49),
          'M2': (11.97, 4.94, 3.60, 3.92), 'M1+M2': (3.33, 2.59, 2.40, 2.18)}
 PAPER_N = (100, 600, 1000, 3000)
+OUTPUTS = ('m1.json', 'm1.md')
+
+
+class M1Error(errors.Failure):
+    """Labels that cannot be drawn from a run's data; the message is one line."""
 
 
 def balanced_draw(labels, n, rng):
@@ -65,8 +69,8 @@ def m1(model, x_train, y_train, x_test, y_test, labels=PAPER_N, draws=10, seed=0
 def markdown(results, draws):
     head = ['N labels', 'this run: SVM on z_mu', 'SVM on pixels'] + list(PAPER)
     lines = ['| ' + ' | '.join(head) + ' |', '|---' * len(head) + '|']
-    for n, errors in results.items():
-        ours = ['%.2f ± %.2f' % (np.mean(errors[f]), np.std(errors[f]))
+    for n, found in results.items():
+        ours = ['%.2f ± %.2f' % (np.mean(found[f]), np.std(found[f]))
                 for f in ('latent', 'pixels')]
         paper = ['%.2f' % PAPER[m][PAPER_N.index(n)] if n in PAPER_N else '' for m in PAPER]
         lines.append('| %d | ' % n + ' | '.join(ours + paper) + ' |')
@@ -77,36 +81,55 @@ def markdown(results, draws):
     return '\n'.join(lines) + '\n'
 
 
+def check_labels(y_train, labels, run_dir):
+    """Refuse a draw that the run's training labels cannot give: unlabelled data, or N / 10
+    images of a class that has fewer."""
+    classes, counts = np.unique(y_train, return_counts=True)
+    if len(classes) < 2:
+        raise M1Error('%s was trained on images without labels: M1 needs labelled classes'
+                      % run_dir)
+    for n in labels:
+        if n % len(classes):
+            raise M1Error('--labels %d: not a multiple of the %d classes' % (n, len(classes)))
+        if n // len(classes) > counts.min():
+            raise M1Error('--labels %d: %d of each class, and class %d has %d training images'
+                          % (n, n // len(classes), classes[counts.argmin()], counts.min()))
+
+
 def main(argv=None):
     p = cli.Parser(prog='python -m chainer_vae.m1', name='m1', description=__doc__)
-    p.add_argument('run_dir', help='a finished train_vae.py --out directory')
-    p.add_argument('--labels', type=int, nargs='+', default=list(PAPER_N),
+    p.add_argument('run_dir', type=cli.existing_dir, help='a finished train_vae.py --out directory')
+    p.add_argument('--out', help='the folder m1.json and m1.md go into (default: RUN_DIR)')
+    p.add_argument('--labels', type=cli.positive_int, nargs='+', default=list(PAPER_N),
                    help='numbers of labelled images (multiples of 10)')
-    p.add_argument('--draws', type=int, default=10, help='random draws for each number')
-    p.add_argument('--seed', type=int, default=0, help='seed of the draws')
+    p.add_argument('--draws', type=cli.positive_int, default=10,
+                   help='random draws for each number')
+    p.add_argument('--seed', type=cli.seed, default=0, help='seed of the draws')
     p.add_argument('--data-dir', help="the four MNIST .gz files (default: the run config's "
                                       "data_dir, else chainer's dataset cache)")
     args = p.parse_args(argv)
-    if args.draws < 1 or any(n < 10 or n % 10 for n in args.labels):
-        p.error('--draws must be positive and --labels multiples of 10')
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        cli.fail('m1', "needs scikit-learn: pip install -e '.[eval]'")
-    with cli.one_line_errors('m1', args.run_dir, evaluate.RUN_ERRORS):
+    if any(n % 10 for n in args.labels):
+        p.error('--labels: multiples of 10 (N / 10 images of each digit)')
+    out = args.out or args.run_dir
+    with cli.command('m1', writes_in=out):
+        try:
+            import sklearn  # noqa: F401
+        except ImportError:
+            raise M1Error("needs scikit-learn: pip install -e '.[eval]'") from None
         config, model = checkpoint.load_run(args.run_dir)
         # the grey levels, also for a --binarize run: the codes of the images themselves
-        x_train, x_test, y_train, y_test = data.load(config['data']['dataset'],
-                                                     args.data_dir or config['data']['data_dir'])
-        results = m1(model, x_train, y_train, x_test, y_test, args.labels, args.draws, args.seed)
+        dataset = data.load_for_run(config, args.data_dir, grey=True)
+        check_labels(dataset.y_train, args.labels, args.run_dir)
+        results = m1(model, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test,
+                     args.labels, args.draws, args.seed)
         command = 'python -m chainer_vae.m1 ' + ' '.join(sys.argv[1:] if argv is None else argv)
         text = json.dumps({'command': command, 'draws': args.draws, 'seed': args.seed,
                            'test_error_percent': {str(n): e for n, e in results.items()}},
                           indent=1).encode()
         table = markdown(results, args.draws)
-        checkpoint.write_atomic(os.path.join(args.run_dir, 'm1.json'), lambda f: f.write(text))
-        checkpoint.write_atomic(os.path.join(args.run_dir, 'm1.md'),
-                                lambda f: f.write(table.encode()))
+        with files.Lock(out).acquire():
+            files.write_into(out, OUTPUTS[0], lambda f: f.write(text))
+            files.write_into(out, OUTPUTS[1], lambda f: f.write(table.encode()))
     print(table, end='')
 
 

@@ -24,8 +24,10 @@ import tempfile
 
 import numpy as np
 
+from chainer_vae import errors, files
 
-class MPIError(Exception):
+
+class MPIError(errors.Failure):
     """MPI cannot be used as asked; the message is one line for the user."""
 
 
@@ -79,7 +81,7 @@ def scratch_out(out, resuming):
     folder = tempfile.mkdtemp(prefix='chainer_vae-rank-')
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     if resuming:
-        for name in ('checkpoint.npz', 'config.json', 'log.csv'):
+        for name in (files.CHECKPOINT, files.CONFIG, files.LOG):
             if os.path.isfile(os.path.join(out, name)):
                 shutil.copy(os.path.join(out, name), folder)
     return folder

@@ -1,53 +1,56 @@
 """The pictures and GIFs of the slides and the Qiita post, from a trained run.
 
-    python -m chainer_vae.visualize RUN_DIR [--out DIR] [--legacy-log CSV]
-                                    [--start 0 --end 7] [--no-kl] [--data-dir DIR]
+    python -m chainer_vae.visualize RUN_DIR [--only NAMES] [--start 0 --end 9] [--out DIR]
+                                    [--no-kl] [--legacy-log CSV] [--data-dir DIR]
 
 RUN_DIR is a train_vae.py --out directory (config.json, mlp_<dimz>.model, log.csv,
-graph.dot); the model is rebuilt from config.json. Writes, into --out (default RUN_DIR):
-  reconstructions.png  the first 10 test images beside their reconstructions
-  samples.png          100 digits decoded from z ~ N(0, I)
-  latent_scatter.png   z_mu of the first 5,000 test images by label (a PCA projection
-                       when dimz > 2); mapping.png, the 25 x 25 manifold, when dimz = 2
-  vae_0to9.gif         the code of a 0 morphing into the code of a 9 (legacy spec);
-                       vae_<start>to<end>_dim<dimz>.gif for --start/--end
-  vae_all_9to9.gif     every start digit to every end digit at once (legacy spec)
-                       (other data: their classes, vae_0to<C-1>.gif, vae_all_<C-1>to<C-1>.gif;
-                       images at their own size)
-  kl_visualize.gif, kl_visualize2.gif   the KL animations (chainer_vae.kl_animation)
-  loss_curves.png      train/test loss from log.csv, the legacy log overlaid if given
-  legacy_comparison.md this run beside the legacy log at epochs 1, 10, 100 (--legacy-log)
-  graph.png, graph.svg graph.dot through Graphviz's dot, when it is installed
+graph.dot); the model is rebuilt from config.json. Writes into --out (default RUN_DIR),
+each picture by its name for --only (default: all):
+  reconstructions  reconstructions.png: the first 10 test images beside their reconstructions
+  samples          samples.png: 100 digits decoded from z ~ N(0, I)
+  latent_scatter   latent_scatter.png: z_mu of the first 5,000 test images by label (a PCA
+                   projection when dimz > 2)
+  mapping          mapping.png: the 25 x 25 manifold, when dimz = 2
+  morph            vae_0to9.gif: the code of a 0 morphing into the code of a 9 (legacy spec);
+                   --start/--end another pair, vae_<start>to<end>_dim<dimz>.gif
+  all_pairs        vae_all_9to9.gif: every start digit to every end digit at once (legacy spec)
+                   (other data: their classes, vae_0to<C-1>.gif, vae_all_<C-1>to<C-1>.gif;
+                   images at their own size)
+  kl               kl_visualize.gif, kl_visualize2.gif: the KL animations (kl_animation.py)
+  loss_curves      loss_curves.png: train/test loss from log.csv, the 2017 run's dashed
+  comparison       legacy_comparison.md: the verdict against the 2017 run (compare.py), for a
+                   run of the legacy configuration
+  graph            graph.png, graph.svg: graph.dot through Graphviz's dot, where installed
+The pictures are drawn in a staging folder and moved in together: an interrupt or a full
+disk leaves the earlier ones whole.
 """
-import csv
 import os
 import shutil
 import subprocess
 import tempfile
 
 import numpy as np
-import matplotlib
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import animation  # noqa: E402
 
-import chainer  # noqa: E402  (chainer_vae/__init__.py has revived it)
+import chainer
 
-from chainer_vae import checkpoint, cli, data, download, interrupt, kl_animation  # noqa: E402
+from chainer_vae import (checkpoint, cli, compare, data, errors, evaluate, files, interrupt,
+                         kl_animation, runlog)
+from chainer_vae.plotting import plt, save_figure, save_gif
 
 DPI = 64  # the legacy GIFs: 4 in -> 256 px, 6 in -> 384 px
-LOG_COLUMNS = ('epoch', 'train_loss', 'train_rec_loss', 'test_loss', 'test_rec_loss')
+# --only: the pictures by name, each the files it writes (a morph's name: see morph_name)
+PICTURES = ('reconstructions', 'samples', 'latent_scatter', 'mapping', 'morph', 'all_pairs',
+            'kl', 'loss_curves', 'comparison', 'graph')
 
 
-class VisualizeError(Exception):
+class VisualizeError(errors.Failure):
     """A run directory that cannot be drawn; the message is one line for the user."""
 
 
 # ---- model pictures: reconstructions, samples, the latent space ------------------
 
 def encode_mu(model, x):
-    with chainer.no_backprop_mode():
-        return model.encode(np.asarray(x, np.float32))[0].array
+    return evaluate.encode_all(model, x)[0].astype(np.float32)
 
 
 def decode(model, z, shape=(28, 28)):
@@ -84,8 +87,7 @@ def save_canvas(canvas, path, inches):
     ax = fig.add_axes([0, 0, 1, 1])
     ax.imshow(canvas, cmap='gray', vmin=0, vmax=1, interpolation='nearest')
     ax.axis('off')
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
 
 
 def reconstructions(model, x_test, path, shape=(28, 28), n=10):
@@ -102,8 +104,7 @@ def reconstructions(model, x_test, path, shape=(28, 28), n=10):
             ax.imshow(image, cmap='gray', vmin=0, vmax=1)
             ax.set_title(title, fontsize=6)
             ax.axis('off')
-    fig.savefig(path, bbox_inches='tight')
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches='tight')
 
 
 def samples(model, n_latent, path, shape=(28, 28), n=10, seed=0):
@@ -139,18 +140,10 @@ def latent_scatter(model, x_test, y_test, path, classes=data.CLASSES['mnist'], n
     colorbar = fig.colorbar(points, ticks=range(c))
     colorbar.ax.set_yticklabels(classes)
     ax.set_title(title, fontsize=10)
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # ---- morph GIFs: one code into another, decoded frame by frame --------------------
-
-def save_gif(fig, draw_frame, n_frames, fps, path):
-    """draw_frame(i) for each frame i of the animation, written by Pillow at ``fps``."""
-    anim = animation.FuncAnimation(fig, draw_frame, frames=n_frames)
-    anim.save(path, writer=animation.PillowWriter(fps=fps), dpi=DPI)
-    plt.close(fig)
-
 
 def morph_gif(model, codes, start, end, path, shape=(28, 28), names=None, n_frames=81):
     """Decode (1 - t) z[start] + t z[end] for t in linspace(0, 1, 81): 80 ms a frame.
@@ -169,7 +162,7 @@ def morph_gif(model, codes, start, end, path, shape=(28, 28), names=None, n_fram
             ax.set_title('%s to %s, t=%d' % (names + (i,)), fontsize=10)
         ax.axis('off')
 
-    save_gif(fig, draw_frame, n_frames, 12.5, path)
+    save_gif(fig, draw_frame, n_frames, 12.5, path, dpi=DPI)
 
 
 def all_pairs_gif(model, codes, path, shape=(28, 28), n_steps=40):
@@ -190,63 +183,33 @@ def all_pairs_gif(model, codes, path, shape=(28, 28), n_steps=40):
                             border=1))
         ax.set_title('t=%d' % i)  # the frame index, as in the legacy
 
-    save_gif(fig, draw_frame, len(ts), 10, path)
+    save_gif(fig, draw_frame, len(ts), 10, path, dpi=DPI)
 
 
-# ---- log pictures: loss curves, the legacy table, the graph -----------------------
+# ---- log pictures: loss curves, the comparison with 2017, the graph -------------
 
-def read_log(path):
-    """log.csv as {column: array}; VisualizeError for a missing, empty or damaged log."""
-    try:
-        with open(path, newline='') as f:
-            rows = list(csv.DictReader(f))
-        columns = {key: np.array([float(r[key]) for r in rows]) for key in LOG_COLUMNS}
-    except (OSError, ValueError, KeyError, TypeError, csv.Error) as e:
-        why = str(e) or type(e).__name__
-        raise VisualizeError('%s: not a readable loss log (%s)' % (path, why)) from None
-    if not rows:
-        raise VisualizeError('%s: no epochs logged' % path)
-    return columns
-
-
-def loss_curves(log_path, path, legacy_path=None):
-    """Total and reconstruction loss per epoch, train and test; the legacy log dashed."""
-    logs = [('this run', read_log(log_path), '-')]
-    if legacy_path:
-        logs.append(('2017 run', read_log(legacy_path), '--'))
+def loss_curves(log, path, legacy=None):
+    """Total and reconstruction loss per epoch, train and test (``log``: runlog.read's
+    columns); the 2017 run's dashed where ``legacy`` is given."""
+    logs = [('this run', log, '-')] + ([('2017 run', legacy, '--')] if legacy else [])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
     for ax, (key, title) in zip(axes, (('loss', '-ELBO (total loss)'),
                                        ('rec_loss', 'reconstruction loss'))):
-        for name, log, style in logs:
+        for name, columns, style in logs:
             for split, color in (('train', 'C0'), ('test', 'C1')):
-                ax.plot(log['epoch'], log['%s_%s' % (split, key)], style, color=color,
+                ax.plot(columns['epoch'], columns['%s_%s' % (split, key)], style, color=color,
                         label='%s, %s' % (name, split))
         ax.set_xlabel('epoch')
         ax.set_ylabel('nats per image')
         ax.set_title(title)
         ax.legend()
         # zoom on the late epochs, yet keep every log's last epoch in view
-        low = min(log[split + '_' + key].min() for _, log, _ in logs for split in ('train', 'test'))
-        last = max(log['test_' + key][-1] for _, log, _ in logs)
+        low = min(min(columns[split + '_' + key]) for _, columns, _ in logs
+                  for split in ('train', 'test'))
+        last = max(columns['test_' + key][-1] for _, columns, _ in logs)
         ax.set_ylim(low - 5, max(low + 60, last + 20))
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def legacy_comparison(log_path, legacy_path, path, epochs=(1, 10, 100)):
-    """A Markdown table of this run beside the 2017 run at the given epochs."""
-    ours, legacy = read_log(log_path), read_log(legacy_path)
-    keys = ('train_loss', 'train_rec_loss', 'test_loss', 'test_rec_loss')
-    lines = ['| epoch | run | ' + ' | '.join(keys) + ' |', '|---' * 6 + '|']
-    for epoch in epochs:
-        for name, log in (('2017', legacy), ('this run', ours)):
-            hit = np.flatnonzero(log['epoch'] == epoch)
-            if hit.size:
-                lines.append('| %d | %s | ' % (epoch, name) +
-                             ' | '.join('%.2f' % log[k][hit[0]] for k in keys) + ' |')
-    with open(path, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
+    save_figure(fig, path)
 
 
 def render_graph(dot_path, out):
@@ -257,74 +220,89 @@ def render_graph(dot_path, out):
               'skipped')
         return False
     for fmt in ('png', 'svg'):
-        subprocess.run([dot, '-T' + fmt, dot_path, '-o', os.path.join(out, 'graph.' + fmt)],
-                       check=True)
+        done = subprocess.run([dot, '-T' + fmt, dot_path, '-o', os.path.join(out, 'graph.' + fmt)],
+                              capture_output=True, text=True)
+        if done.returncode:
+            why = (done.stderr.strip().splitlines() or ['exit %d' % done.returncode])[0]
+            raise VisualizeError('%s: Graphviz could not draw it (%s)' % (dot_path, why))
     return True
+
+
+def morph_name(start, end, last, n_latent):
+    """The first class into the last is the legacy's vae_0to9.gif; others name their
+    classes and dimz."""
+    if (start, end) == (0, last):
+        return 'vae_0to%d.gif' % last
+    return 'vae_%dto%d_dim%d.gif' % (start, end, n_latent)
+
+
+def picture_names(text):
+    names = [n.strip() for n in text.split(',') if n.strip()]
+    unknown = [n for n in names if n not in PICTURES]
+    if not names or unknown:
+        raise cli.argparse.ArgumentTypeError('%s: pictures are named %s'
+                                             % (text, ', '.join(PICTURES)))
+    return names
 
 
 def main(argv=None):
     p = cli.Parser(prog='python -m chainer_vae.visualize', name='visualize', description=__doc__)
-    p.add_argument('run_dir', help='a train_vae.py --out directory')
-    p.add_argument('--out', help='where to write (default: RUN_DIR)')
-    p.add_argument('--legacy-log', help='a log of the 2017 run to overlay on the loss curves')
-    p.add_argument('--start', type=int, help='start class (digit) of an extra morph')
-    p.add_argument('--end', type=int, help='end class (digit) of an extra morph')
+    p.add_argument('run_dir', type=cli.existing_dir, help='a train_vae.py --out directory')
+    p.add_argument('--out', help='the folder the pictures go into (default: RUN_DIR)')
+    p.add_argument('--only', type=picture_names, metavar='NAMES',
+                   help='only these pictures, a comma list of %s (default: all)'
+                        % ', '.join(PICTURES))
+    p.add_argument('--legacy-log', type=cli.existing_file, default=compare.LEGACY_LOG,
+                   help='the log laid over the loss curves: the 2017 run\'s, shipped in the '
+                        'package')
+    p.add_argument('--start', type=int, help='start class (digit) of the morph')
+    p.add_argument('--end', type=int, help='end class (digit) of the morph')
     p.add_argument('--no-kl', action='store_true', help='skip the two KL GIFs (they take ~1 min)')
     p.add_argument('--data-dir', help="the four IDX .gz files of the run's data set (default: "
                                       "the run config's data_dir, else chainer's dataset cache)")
     args = p.parse_args(argv)
     if (args.start is None) != (args.end is None):
         p.error('--start and --end go together')
-    if args.legacy_log and not os.path.isfile(args.legacy_log):
-        p.error('--legacy-log %s: file not found' % args.legacy_log)
-    if not os.path.isdir(args.run_dir):
-        p.error('%s: no such run directory' % args.run_dir)
     out = args.out or args.run_dir
-    morph = None if args.start is None else (args.start, args.end)
-    interrupt.install()  # SIGTERM and SIGHUP end it as Ctrl-C does
-    try:
+    wanted = [n for n in args.only or PICTURES if not (n == 'kl' and args.no_kl)]
+    with cli.command('visualize', writes_in=out) as this:
         config, model = checkpoint.load_run(args.run_dir)
-        read_log(os.path.join(args.run_dir, checkpoint.LOG))  # checked before drawing
-        if args.legacy_log:
-            read_log(args.legacy_log)
+        log = runlog.read(os.path.join(args.run_dir, files.LOG))  # checked before drawing
+        runlog.read(args.legacy_log)
         dataset = data.load_for_run(config, args.data_dir)
-        if morph is not None and not all(0 <= c < len(dataset.classes) for c in morph):
+        last = len(dataset.classes) - 1
+        asked = [] if args.start is None else [(args.start, args.end)]
+        if not all(0 <= c <= last for c in sum(asked, ())):
             raise VisualizeError('--start %d --end %d: the classes of this data set are 0 to %d'
-                                 % (morph + (len(dataset.classes) - 1,)))
-        os.makedirs(out, exist_ok=True)
+                                 % (args.start, args.end, last))
+        # --only morph: the one asked; else the first class into the last, and the one asked
+        morphs = asked if args.only and asked else [(0, last)] + [m for m in asked
+                                                                   if m != (0, last)]
+        lock = files.Lock(out, '--out').acquire()  # no run, nor another visualize, writes here
         # draw into a staging folder and move the pictures in only once all are done:
         # an interrupt or a full disk leaves the previous pictures in --out whole
         staging = tempfile.mkdtemp(prefix='.visualize-', dir=out)
-    except (VisualizeError, checkpoint.CheckpointError, data.DataError,
-            download.DownloadError) as e:
-        cli.fail('visualize', e)
-    except OSError as e:
-        cli.fail('visualize', 'cannot write in %s: %s' % (out, e.strerror or e))
-    except KeyboardInterrupt as e:
-        name, code = interrupt.stopped_by(e)
-        cli.fail('visualize', 'interrupted (%s); nothing was written' % name, code)
-    try:
-        made = draw_run(args.run_dir, config, model, dataset, staging, morph=morph,
-                        legacy_log=args.legacy_log, kl=not args.no_kl)
-        for name in made:
-            os.replace(os.path.join(staging, name), os.path.join(out, name))
-    except KeyboardInterrupt as e:
-        name, code = interrupt.stopped_by(e)
-        cli.fail('visualize', 'interrupted (%s); nothing in %s was changed' % (name, out), code)
-    except VisualizeError as e:
-        cli.fail('visualize', '%s; nothing in %s was changed' % (e, out))
-    except OSError as e:
-        cli.fail('visualize', 'cannot write in %s: %s; nothing there was changed'
-                 % (out, e.strerror or e))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        this.kept = lambda: 'nothing in %s was changed' % out
+        try:
+            made = draw_run(args.run_dir, config, model, dataset, log, staging, wanted,
+                            morphs, args.legacy_log)
+            with interrupt.deferred():  # all the pictures move in, or none
+                for name in made:
+                    files.publish(os.path.join(staging, name), os.path.join(out, name))
+                files.record(out, made)
+                this.kept = lambda: 'the pictures were written in %s' % out
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            lock.release()
     print('wrote %s in %s' % (', '.join(made), out))
 
 
-def draw_run(run_dir, config, model, dataset, out, morph=None, legacy_log=None, kl=True):
-    """Every picture of the run in ``run_dir`` into ``out``, from its test images
-    (``dataset``: a data.DataSet); return their file names. ``morph``: (start, end)
-    classes of an extra morph GIF; ``legacy_log``: the 2017 log."""
+def draw_run(run_dir, config, model, dataset, log, out, wanted=PICTURES, morphs=None,
+             legacy_log=compare.LEGACY_LOG):
+    """The ``wanted`` pictures of the run in ``run_dir`` into ``out``, from its test images
+    (``dataset``: a data.DataSet) and ``log`` (its log.csv's columns); return their file
+    names. ``morphs``: (start, end) classes of each morph (default: the first class into
+    the last); ``legacy_log``: the log laid over the loss curves and compared with."""
     made = []
 
     def target(name):
@@ -333,34 +311,39 @@ def draw_run(run_dir, config, model, dataset, out, morph=None, legacy_log=None, 
 
     n_latent, x_test, y_test, shape = (config['model']['n_latent'], dataset.x_test,
                                        dataset.y_test, dataset.shape)
-    reconstructions(model, x_test, target('reconstructions.png'), shape)
-    samples(model, n_latent, target('samples.png'), shape)
-    latent_scatter(model, x_test, y_test, target('latent_scatter.png'), dataset.classes)
-    if n_latent == 2:
+    if 'reconstructions' in wanted:
+        reconstructions(model, x_test, target('reconstructions.png'), shape)
+    if 'samples' in wanted:
+        samples(model, n_latent, target('samples.png'), shape)
+    if 'latent_scatter' in wanted:
+        latent_scatter(model, x_test, y_test, target('latent_scatter.png'), dataset.classes)
+    if 'mapping' in wanted and n_latent == 2:
         save_canvas(manifold_canvas(model, shape), target('mapping.png'), 10)
     classes, last = dataset.classes, len(dataset.classes) - 1
     digits = classes == data.CLASSES['mnist']
+    morphs = morphs or [(0, last)]
 
     def names(start, end):
         return None if digits else (classes[start], classes[end])
 
-    if last > 0:  # labelled: the first class into the last, and every class into every one
+    if last > 0 and ('morph' in wanted or 'all_pairs' in wanted):  # labelled data
         codes = class_codes(model, x_test, y_test, last + 1)
-        morph_gif(model, codes, 0, last, target('vae_0to%d.gif' % last), shape, names(0, last))
-        if morph is not None:
-            start, end = morph
-            morph_gif(model, codes, start, end,
-                      target('vae_%dto%d_dim%d.gif' % (start, end, n_latent)), shape,
-                      names(start, end))
-        all_pairs_gif(model, codes, target('vae_all_%dto%d.gif' % (last, last)), shape)
-    if kl:
+        for start, end in morphs if 'morph' in wanted else ():
+            morph_gif(model, codes, start, end, target(morph_name(start, end, last, n_latent)),
+                      shape, names(start, end))
+        if 'all_pairs' in wanted:
+            all_pairs_gif(model, codes, target('vae_all_%dto%d.gif' % (last, last)), shape)
+    if 'kl' in wanted:
         kl_animation.kl_gif(target('kl_visualize.gif'), p_sigma=1.0)
         kl_animation.kl_gif(target('kl_visualize2.gif'), p_sigma=0.5)
-    log = os.path.join(run_dir, checkpoint.LOG)
-    loss_curves(log, target('loss_curves.png'), legacy_log)
-    if legacy_log:
-        legacy_comparison(log, legacy_log, target('legacy_comparison.md'))
-    if render_graph(os.path.join(run_dir, 'graph.dot'), out):
+    if 'loss_curves' in wanted:
+        loss_curves(log, target('loss_curves.png'), runlog.read(legacy_log))
+    if 'comparison' in wanted:
+        lines, markdown = compare.report(run_dir, legacy_log)
+        print(lines[-1] if markdown is None else '\n'.join(lines))
+        if markdown is not None:
+            files.write_bytes(target('legacy_comparison.md'), markdown.encode())
+    if 'graph' in wanted and render_graph(os.path.join(run_dir, files.GRAPH), out):
         made += ['graph.png', 'graph.svg']
     return made
 

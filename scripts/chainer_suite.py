@@ -1,4 +1,4 @@
-"""Chainer 7.8.1's own CPU test suite through the revival layer (chainer_vae/revival.py).
+"""Chainer 7.8.1's own CPU test suite through the revival layer (chainer_vae/revival/__init__.py).
 
     python scripts/chainer_suite.py [--suite ../shared/chainer-tests] [--out FILE.md]
                                     [PATH_IN_THE_SUITE ...]

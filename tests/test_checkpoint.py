@@ -3,14 +3,16 @@ one run at a time in a folder, and an earlier run is never clobbered."""
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
 import pytest
 
-from chainer_vae import checkpoint
+from chainer_vae import checkpoint, files
 
-from helpers import run_cli, start_cli
+from helpers import run_cli, run_module, start_cli
 from test_cli import assert_one_line_error
 
 EPOCHS = 12
@@ -38,9 +40,9 @@ def log_rows(out):
         return [line.rstrip('\r\n').rsplit(',', 1)[0] for line in f]
 
 
-def files(out):
+def contents(out):
     return {name: open(os.path.join(str(out), name), 'rb').read()
-            for name in sorted(os.listdir(str(out))) if name != checkpoint.LOCK}
+            for name in sorted(os.listdir(str(out))) if name != files.LOCK}
 
 
 @pytest.fixture(scope='module')
@@ -53,7 +55,7 @@ def uninterrupted(tmp_path_factory):
 
 def assert_checkpoint_readable(out, epochs=EPOCHS):
     """The latest checkpoint (of a run of ``epochs``) loads whole and agrees with log.csv."""
-    path = os.path.join(str(out), checkpoint.CHECKPOINT)
+    path = os.path.join(str(out), files.CHECKPOINT)
     if not os.path.exists(path):
         return 0
     saved = arrays(path)  # reads every array: a torn file would fail here
@@ -71,7 +73,7 @@ def test_killed_at_random_moments_then_resumed_equals_uninterrupted(tmp_path, un
     for attempt in range(4):
         if attempt == 0:
             args = run_args(out)
-        elif os.path.exists(str(out / checkpoint.CHECKPOINT)):
+        elif os.path.exists(str(out / files.CHECKPOINT)):
             args = ['--resume-from', out]
         else:  # stopped before its first epoch ended: nothing to resume
             args = run_args(out) + ['--force']
@@ -99,8 +101,8 @@ def test_killed_at_random_moments_then_resumed_equals_uninterrupted(tmp_path, un
     assert log_rows(out) == log_rows(uninterrupted)
     for name in ('mlp_20.model', 'mlp_20.state'):
         assert_same_arrays(arrays(out / name), arrays(uninterrupted / name))
-    resumed = arrays(out / checkpoint.CHECKPOINT)
-    whole = arrays(uninterrupted / checkpoint.CHECKPOINT)
+    resumed = arrays(out / files.CHECKPOINT)
+    whole = arrays(uninterrupted / files.CHECKPOINT)
     resumed['log_row'][-1] = whole['log_row'][-1]  # all but the wall time
     assert_same_arrays(resumed, whole)
     assert not [n for n in os.listdir(str(out)) if n.endswith('.tmp')]
@@ -137,7 +139,8 @@ def test_two_runs_into_one_folder(tmp_path):
             break
     second = run_cli(*run_args(out, epochs=200))
     assert first.poll() is None, 'the first run should still be training'
-    assert_one_line_error(second, 'is in use by another run (pid %d)' % first.pid)
+    assert_one_line_error(second, 'is in use by another process of chainer_vae (pid %d)'
+                          % first.pid)
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=60)
     # what the first run left is one consistent run: its checkpoint and its log agree
@@ -150,17 +153,67 @@ def test_two_runs_into_one_folder(tmp_path):
 def test_an_earlier_run_is_refused_then_replaced_with_force(tmp_path):
     out = tmp_path / 'run'
     assert run_cli(*run_args(out, epochs=2)).returncode == 0
-    (out / 'samples.png').write_bytes(b'a picture of the earlier run')
-    (out / 'notes.txt').write_bytes(b'the user\'s own file')
-    before = files(out)
+    assert run_module('visualize', out, '--only', 'samples').returncode == 0  # recorded
+    users = {'notes.txt': b'the user\'s own file', 'mlp_best_of_all_runs.model': b'a model',
+             'vae_mine.gif': b'a picture', 'kl_visualize_2016.gif': b'another'}
+    for name, content in users.items():
+        (out / name).write_bytes(content)
+    before = contents(out)
     assert_one_line_error(run_cli(*run_args(out, epochs=1)),
                           'holds an earlier run', '--force', '--resume-from')
-    assert files(out) == before
+    assert contents(out) == before
     result = run_cli(*run_args(out, epochs=1) + ['--force'])
     assert result.returncode == 0, result.stderr
-    after = files(out)
-    assert 'samples.png' not in after and after['notes.txt'] == before['notes.txt']
+    after = contents(out)
+    assert 'samples.png' not in after  # what this project wrote there, and nothing else
+    assert {name: after[name] for name in users} == users
     assert len(log_rows(out)) == 2
+
+
+def test_a_log_without_its_last_newline_resumes_whole(tmp_path, uninterrupted):
+    out = tmp_path / 'run'
+    assert run_cli(*run_args(out, epochs=4)).returncode == 0
+    text = (out / 'log.csv').read_bytes()
+    (out / 'log.csv').write_bytes(text.rstrip(b'\r\n'))  # as an editor may save it
+    assert run_cli('--resume-from', out, '--epoch', EPOCHS).returncode == 0
+    assert log_rows(out) == log_rows(uninterrupted)
+
+
+def test_killed_before_the_first_log_row_resumes(tmp_path, uninterrupted):
+    """kill -9 (or a full disk) after epoch 1's checkpoint, before log.csv was written."""
+    out = tmp_path / 'run'
+    assert run_cli(*run_args(out, epochs=1)).returncode == 0
+    (out / 'log.csv').unlink()
+    for name in ('mlp_20.model', 'mlp_20.state'):  # the run had not got that far
+        (out / name).unlink()
+    assert run_cli('--resume-from', out, '--epoch', EPOCHS).returncode == 0
+    assert log_rows(out) == log_rows(uninterrupted)
+
+
+def test_a_folder_being_drawn_is_not_replaced(tmp_path):
+    """visualize holds the folder it writes, so a --force run waits its turn (refused)."""
+    out = tmp_path / 'run'
+    assert run_cli(*run_args(out, epochs=1)).returncode == 0
+    holder = subprocess.Popen([sys.executable, '-c', HOLD % str(out)], stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout.readline() == 'locked\n'
+    try:
+        before = contents(out)
+        assert_one_line_error(run_cli(*run_args(out, epochs=1) + ['--force']),
+                              'in use by another process of chainer_vae (pid %d)' % holder.pid)
+        assert contents(out) == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD = '''
+import time
+from chainer_vae import files
+files.Lock(%r).acquire()
+print('locked', flush=True)
+time.sleep(60)
+'''
 
 
 def test_a_killed_runs_temporary_files_are_cleared(tmp_path):
@@ -179,9 +232,9 @@ def test_a_killed_runs_temporary_files_are_cleared(tmp_path):
 def test_resume_refuses_other_settings(tmp_path, flags, words):
     out = tmp_path / 'run'
     assert run_cli(*run_args(out, epochs=1)).returncode == 0
-    before = files(out)
+    before = contents(out)
     assert_one_line_error(run_cli('--resume-from', out, *flags), *words)
-    assert files(out) == before
+    assert contents(out) == before
 
 
 def test_r_with_a_run_folder_resumes(tmp_path):

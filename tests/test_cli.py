@@ -21,9 +21,9 @@ def test_main_job_writes_its_files(tmp_path):
     result = run_cli('--dataset', 'sample', '--epoch', '1', '--seed', '0', '-o', str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:2] == ['epoch 1', 'graph generated']
-    assert sorted(os.listdir(str(tmp_path))) == ['.lock', 'checkpoint.npz', 'config.json',
-                                                 'graph.dot', 'log.csv', 'mlp_20.model',
-                                                 'mlp_20.state']
+    assert sorted(os.listdir(str(tmp_path))) == ['.lock', '.written', 'checkpoint.npz',
+                                                 'config.json', 'graph.dot', 'log.csv',
+                                                 'mlp_20.model', 'mlp_20.state']
 
 
 def test_seed_makes_the_run_repeatable(tmp_path):
@@ -81,7 +81,7 @@ def test_interrupt_keeps_finished_epochs_and_their_checkpoint(tmp_path, signum):
     lines = err.strip().splitlines()
     name = signal.Signals(signum).name
     assert len(lines) == 1 and re.fullmatch(
-        r'train_vae.py: error: interrupted \(%s\)\. \S+ keeps the checkpoint of epoch (\d+): '
+        r'train_vae.py: error: interrupted \(%s\); \S+ keeps the checkpoint of epoch (\d+): '
         r'python train_vae.py --resume-from \S+ goes on' % name, lines[0]), err
     saved = int(re.search(r'epoch (\d+)', lines[0]).group(1))
     assert saved >= 2

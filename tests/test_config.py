@@ -13,7 +13,7 @@ import chainer
 
 import chainer_vae
 
-from chainer_vae import checkpoint, config, data, net, visualize
+from chainer_vae import checkpoint, config, data, files, net, visualize
 
 from helpers import REPO, run_cli
 
@@ -106,7 +106,7 @@ def test_committed_configs_are_portable_and_redraw(path, tmp_path):
         shutil.copy(os.path.join(os.path.dirname(path), name), str(run / name))
     m = read['model']
     model = net.VAE(m['n_in'], m['n_latent'], m['n_h'], act_func=net.ACTIVATIONS[m['activation']])
-    checkpoint.save_npz_atomic(checkpoint.legacy_paths(str(run), m['n_latent'])[0], model)
+    checkpoint.save_npz(files.legacy_paths(str(run), m['n_latent'])[0], model)
     visualize.main([str(run), '--no-kl', '--data-dir', data.SAMPLE_DIR])
     assert (run / 'vae_0to9.gif').exists() and (run / 'loss_curves.png').exists()
     assert (run / 'mapping.png').exists() == (m['n_latent'] == 2)

@@ -193,7 +193,7 @@ def test_a_signal_during_a_download_leaves_no_part_file(mirror, tmp_path, monkey
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum
     assert err.strip().splitlines() == [
-        'train_vae.py: error: interrupted (%s)' % signal.Signals(signum).name]
+        'train_vae.py: error: interrupted (%s); nothing was written' % signal.Signals(signum).name]
     assert os.listdir(cache) == []
     assert not (tmp_path / 'out').exists()
 

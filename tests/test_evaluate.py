@@ -9,7 +9,7 @@ import pytest
 import chainer
 import chainer.functions as F
 
-from chainer_vae import data, evaluate, net, speed
+from chainer_vae import data, evaluate, net, cpu_kernels
 
 from helpers import run_module, trained_run
 
@@ -21,7 +21,7 @@ def tiny():
     rng = np.random.RandomState(0)
     np.random.seed(0)
     model = net.VAE(784, 3, 32, act_func=F.softplus)
-    optimizer = speed.Adam()
+    optimizer = cpu_kernels.Adam()
     optimizer.setup(model)
     for _ in range(200):
         optimizer.update(model.get_loss_func(), chainer.Variable(x_train[rng.choice(4000, 50)]))

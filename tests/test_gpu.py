@@ -90,7 +90,7 @@ def test_saved_on_the_gpu_loads_on_the_cpu(tmp_path):
     x = chainer.backends.cuda.cupy.asarray(small_batch(n=10, n_in=784))
     optimizer.update(model.get_loss_func(), x)
     path = str(tmp_path / 'mlp_20.model')
-    checkpoint.save_npz_atomic(path, model)
+    checkpoint.save_npz(path, model)
     restored = net.VAE(784, 20, 500, act_func=F.softplus)
     checkpoint.load_npz(path, restored)
     with chainer.no_backprop_mode():

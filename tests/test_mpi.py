@@ -33,8 +33,8 @@ def test_two_ranks_train_as_one_process_and_rank_0_alone_writes(tmp_path):
     lines = done.stdout.splitlines()
     assert lines.count('epoch 1') == 1 and lines.count('graph generated') == 1  # rank 0 only
     assert sorted(os.listdir(str(tmp_path / 'two'))) == [
-        '.lock', 'checkpoint.npz', 'config.json', 'graph.dot', 'log.csv', 'mlp_20.model',
-        'mlp_20.state']
+        '.lock', '.written', 'checkpoint.npz', 'config.json', 'graph.dot', 'log.csv',
+        'mlp_20.model', 'mlp_20.state']
     assert os.listdir(env['TMPDIR']) == []  # rank 1's scratch folder is gone
     one = run_cli(*ARGS, '-o', tmp_path / 'one')
     assert one.returncode == 0, one.stderr

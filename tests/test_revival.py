@@ -343,7 +343,7 @@ sys.exit(int(sys.argv[1]))
 def test_revive_runs_a_legacy_script_as_python_would(tmp_path, code):
     script = tmp_path / 'old_chainer_script.py'
     script.write_text(LEGACY_SCRIPT)
-    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revive', str(script), str(code)],
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revival', str(script), str(code)],
                             capture_output=True, text=True, cwd=str(tmp_path), timeout=120,
                             env=dict(os.environ, PYTHONPATH=REPO))
     assert result.returncode == code, result.stderr
@@ -393,7 +393,7 @@ chainer.serializers.save_npz('result/model.npz', model)
 def test_revive_runs_a_trainer_script_of_the_v2_era(tmp_path):
     """chainer.training with its usual extensions (PlotReport: today's matplotlib)."""
     (tmp_path / 'train_mlp.py').write_text(TRAINER_SCRIPT)
-    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revive', 'train_mlp.py'],
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revival', 'train_mlp.py'],
                             capture_output=True, text=True, cwd=str(tmp_path), timeout=300,
                             env=dict(os.environ, PYTHONPATH=REPO, MPLBACKEND='Agg'))
     assert result.returncode == 0, result.stderr
@@ -403,7 +403,20 @@ def test_revive_runs_a_trainer_script_of_the_v2_era(tmp_path):
 
 
 def test_revive_without_a_script_is_one_line(tmp_path):
-    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revive', 'nope.py'],
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revival', 'nope.py'],
                             capture_output=True, text=True, cwd=str(tmp_path), timeout=120,
                             env=dict(os.environ, PYTHONPATH=REPO))
-    assert result.returncode == 2 and result.stderr == 'revive: error: nope.py: no such script\n'
+    assert result.returncode == 2 and result.stderr == (
+        'revival: error: argument script: nope.py: no such script (a file, or a folder with a '
+        '__main__.py)\n')
+
+
+def test_revive_runs_a_folder_with_a_main_as_python_would(tmp_path):
+    (tmp_path / 'app').mkdir()
+    (tmp_path / 'app' / '__main__.py').write_text(
+        'import sys, chainer\nprint(chainer.__version__, sys.argv[1:])\n')
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revival', 'app', '--flag'],
+                            capture_output=True, text=True, cwd=str(tmp_path), timeout=120,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "7.8.1 ['--flag']\n"

@@ -1,12 +1,14 @@
 """The seed band: runs trained (or kept, or resumed) per seed, and their spread."""
 import csv
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 
-from chainer_vae import data, visualize
+from chainer_vae import compare, data, runlog
 
 from helpers import REPO, run_cli
 
@@ -23,10 +25,10 @@ def test_the_band_is_the_spread_of_the_seeds_runs(tmp_path):
     first = run_cli('--seed', '2', '-e', '1', '--data-dir', data.SAMPLE_DIR, '-o',
                     tmp_path / 'seed2')
     assert first.returncode == 0, first.stderr
-    legacy = os.path.join(REPO, 'results', 'legacy', 'qiita_log_100epochs.csv')
+    legacy = compare.LEGACY_LOG
     done = band_command(tmp_path, '--legacy-log', legacy)
     assert done.returncode == 0, done.stderr
-    logs = [visualize.read_log(str(tmp_path / ('seed%d' % s) / 'log.csv')) for s in (0, 1, 2)]
+    logs = [runlog.read(str(tmp_path / ('seed%d' % s) / 'log.csv')) for s in (0, 1, 2)]
     assert [len(log['epoch']) for log in logs] == [2, 2, 2]
     test_loss = np.stack([log['test_loss'] for log in logs])
     assert len({tuple(row) for row in test_loss}) == 3  # three different runs
@@ -36,7 +38,7 @@ def test_the_band_is_the_spread_of_the_seeds_runs(tmp_path):
         np.testing.assert_allclose([float(row['test_loss_' + s]) for s in ('mean', 'min', 'max')],
                                    [test_loss[:, e].mean(), test_loss[:, e].min(),
                                     test_loss[:, e].max()], atol=1e-4)
-    legacy_test = visualize.read_log(legacy)['test_loss'][:2]
+    legacy_test = runlog.read(legacy)['test_loss'][:2]
     inside = sum(test_loss[:, e].min() <= legacy_test[e] <= test_loss[:, e].max()
                  for e in range(2))
     assert ('The 2017 test loss lies inside the band at %d of 2 epochs' % inside) in done.stdout
@@ -45,7 +47,7 @@ def test_the_band_is_the_spread_of_the_seeds_runs(tmp_path):
     # again: every run is kept, not trained anew
     times = [os.stat(str(tmp_path / ('seed%d' % s) / 'log.csv')).st_mtime_ns for s in (0, 1, 2)]
     again = band_command(tmp_path)
-    assert again.returncode == 0 and 'python train_vae.py' not in again.stdout
+    assert again.returncode == 0 and 'python -m chainer_vae' not in again.stdout
     assert times == [os.stat(str(tmp_path / ('seed%d' % s) / 'log.csv')).st_mtime_ns
                      for s in (0, 1, 2)]
 
@@ -54,3 +56,58 @@ def test_one_seed_is_no_band(tmp_path):
     done = subprocess.run([sys.executable, '-m', 'chainer_vae.seed_band', '--out', str(tmp_path),
                            '--seeds', '3'], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 2 and done.stderr.startswith('seed_band: error: ')
+
+
+def test_a_seed_folder_of_other_settings_is_refused(tmp_path):
+    other = run_cli('--seed', '1', '-e', '1', '-z', '2', '--data-dir', data.SAMPLE_DIR, '-o',
+                    tmp_path / 'seed0')  # seed 1, dimz 2, where the band wants seed 0
+    assert other.returncode == 0, other.stderr
+    done = band_command(tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert 'seed0 holds a run of other settings (seed 1; n_latent 2, not 20)' in lines[0]
+    assert not (tmp_path / 'seed1').exists() and not (tmp_path / 'band.csv').exists()
+
+
+def test_stopped_in_a_seeds_first_epoch_then_run_again_goes_on(tmp_path):
+    first = run_cli('--seed', '0', '-e', '2', '--data-dir', data.SAMPLE_DIR, '-o',
+                    tmp_path / 'seed0', prelude=STOP_IN_EPOCH_1)
+    assert first.returncode == 143 and not (tmp_path / 'seed0' / 'checkpoint.npz').exists()
+    assert (tmp_path / 'seed0' / 'config.json').exists()  # an earlier run, of no epoch
+    done = band_command(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [len(runlog.parse(str(tmp_path / ('seed%d' % s) / 'log.csv'))) for s in (0, 1, 2)] \
+        == [2, 2, 2]
+
+
+def test_sigterm_ends_the_band_and_its_run_with_one_line(tmp_path):
+    proc = subprocess.Popen([sys.executable, '-m', 'chainer_vae.seed_band', '--out', str(tmp_path),
+                             '--seeds', '0', '1', '--epoch', '50', '--data-dir', data.SAMPLE_DIR],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    assert proc.stdout.readline().startswith('seed 0: python -m chainer_vae')
+    log = tmp_path / 'seed0' / 'log.csv'
+    for _ in range(600):  # until the run has finished an epoch
+        if log.exists():
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    assert err.strip().splitlines() == [
+        'seed_band: error: interrupted (SIGTERM); the runs keep their checkpoints: the same '
+        'command goes on']
+    time.sleep(0.5)
+    running = subprocess.run(['pgrep', '-f', str(tmp_path / 'seed0')], capture_output=True)
+    assert running.stdout == b''  # the run was ended too
+    assert len(runlog.parse(str(log))) >= 1
+
+
+STOP_IN_EPOCH_1 = '''
+import os, signal, chainer_vae.train
+finite = chainer_vae.train.finite
+def stop(loss, epoch, split, i):
+    if i == 100:  # SIGTERM: a test run in the background ignores SIGINT, as its children do
+        os.kill(os.getpid(), signal.SIGTERM)
+    return finite(loss, epoch, split, i)
+chainer_vae.train.finite = stop
+'''

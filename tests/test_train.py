@@ -10,7 +10,7 @@ import pytest
 import chainer.functions as F
 from chainer import optimizers
 
-from chainer_vae import checkpoint, data, net, speed, train
+from chainer_vae import checkpoint, data, files, net, runlog, cpu_kernels, train
 
 from helpers import LEGACY, needs_legacy
 
@@ -20,21 +20,22 @@ FLOAT = r'-?\d+(\.\d+)?(e[-+]\d+)?'
 
 def run_loop(out, n_epoch=3, seed=0, n_train=500, n_test=200, xp=np):
     """The legacy settings (784-500-20, softplus, batch 100) on a fixed slice of the
-    sample, as train_vae.py runs them (chainer_vae.speed on)."""
+    sample, as train_vae.py runs them (chainer_vae.cpu_kernels on)."""
     x_train, x_test, _, _ = data.load('sample')
     np.random.seed(seed)
     model = net.VAE(784, 20, 500, act_func=F.softplus)
     if xp is not np:
         model.to_gpu()
         xp.random.seed(seed)
-    optimizer = speed.Adam()
+    optimizer = cpu_kernels.Adam()
     optimizer.setup(model)
-    speed.configure()
+    cpu_kernels.configure()
     try:
-        rows = train.train(model, optimizer, x_train[:n_train], x_test[:n_test],
-                           n_epoch=n_epoch, xp=xp, out=str(out))
+        folder = checkpoint.RunFolder(str(out), 20).open()
+        rows = train.train(model, optimizer, x_train[:n_train], x_test[:n_test], folder,
+                           n_epoch=n_epoch, xp=xp)
     finally:
-        speed.configure(debug=True)
+        cpu_kernels.configure(debug=True)
     return model, rows
 
 
@@ -62,7 +63,7 @@ def test_log_csv_holds_the_printed_numbers(golden_run, capsys):
     out, _, rows = golden_run
     with open(os.path.join(str(out), 'log.csv')) as f:
         logged = list(csv.reader(f))
-    assert tuple(logged[0]) == train.LOG_FIELDS
+    assert tuple(logged[0]) == runlog.COLUMNS
     assert [int(r[0]) for r in logged[1:]] == [1, 2, 3]
     np.testing.assert_array_equal(np.array(logged[1:], float)[:, :5],
                                   np.array([r[:5] for r in rows], float))
@@ -72,7 +73,7 @@ def test_log_csv_holds_the_printed_numbers(golden_run, capsys):
 
 def test_checkpoints_are_written(golden_run):
     out, model, _ = golden_run
-    model_path, state_path = checkpoint.legacy_paths(str(out), 20)
+    model_path, state_path = files.legacy_paths(str(out), 20)
     assert os.path.basename(model_path) == 'mlp_20.model'
     restored = net.VAE(784, 20, 500, act_func=F.softplus)
     checkpoint.load_npz(model_path, restored)
@@ -125,5 +126,6 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path):
     optimizer = optimizers.Adam()
     optimizer.setup(model)
     with pytest.raises(train.TrainingError, match='loss became nan at epoch 1, training batch 0'):
-        train.train(model, optimizer, x, x, n_epoch=1, out=str(tmp_path))
+        train.train(model, optimizer, x, x, checkpoint.RunFolder(str(tmp_path), 2).open(),
+                    n_epoch=1)
     assert not os.path.exists(os.path.join(str(tmp_path), 'mlp_2.model'))

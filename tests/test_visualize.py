@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from chainer_vae import checkpoint, data, kl_animation, net, visualize
+from chainer_vae import checkpoint, compare, data, kl_animation, net, visualize
 
 from helpers import LEGACY, REPO, needs_legacy, run_cli
 
-LEGACY_LOG = os.path.join(REPO, 'results', 'legacy', 'qiita_log_100epochs.csv')
+LEGACY_LOG = compare.LEGACY_LOG
 
 
 @pytest.fixture(scope='module')
@@ -69,16 +69,6 @@ def test_samples_are_the_decoded_draws(pictures):
         y, x = 1 + r * 29 + 14, 1 + c * 29 + 14
         shown = drawn[int((y + 0.5) * scale), int((x + 0.5) * scale)]
         assert abs(shown / 255 - canvas[y, x]) < 0.05
-
-
-def test_legacy_comparison_table(pictures):
-    with open(os.path.join(pictures, 'legacy_comparison.md')) as f:
-        rows = [line.split(' | ') for line in f.read().splitlines()[2:]]
-    first_epoch = visualize.read_log(os.path.join(pictures, 'log.csv'))
-    assert rows[0][:2] == ['| 1', '2017'] and rows[0][4] == '136.44'
-    assert rows[1][:2] == ['| 1', 'this run']
-    assert rows[1][4] == '%.2f' % first_epoch['test_loss'][0]
-    assert len(rows) == 4  # epochs 10 and 100: the legacy only (this run had 2 epochs)
 
 
 def test_morph_gifs_have_the_legacy_spec(pictures):
@@ -188,7 +178,7 @@ def test_a_directory_that_is_no_run_is_one_clear_line(tmp_path):
 
 @pytest.mark.parametrize('args, message', [
     (['--start', '3'], '--start and --end go together'),
-    (['--legacy-log', 'no-such.csv'], '--legacy-log no-such.csv: file not found'),
+    (['--legacy-log', 'no-such.csv'], 'argument --legacy-log: no-such.csv: file not found'),
 ])
 def test_bad_flags_are_refused_before_drawing(pictures, args, message, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -222,7 +212,7 @@ def test_morph_titles_are_the_legacys_for_digits(monkeypatch, tmp_path):
     class names too."""
     import matplotlib
     drawn = {}
-    monkeypatch.setattr(visualize, 'save_gif', lambda fig, draw_frame, n, fps, path:
+    monkeypatch.setattr(visualize, 'save_gif', lambda fig, draw_frame, n, fps, path, dpi:
                         drawn.update(fig=fig, draw_frame=draw_frame))
     model, codes = net.VAE(784, 2, 8), np.zeros((10, 2), np.float32)
     default = matplotlib.font_manager.FontProperties(
@@ -232,3 +222,46 @@ def test_morph_titles_are_the_legacys_for_digits(monkeypatch, tmp_path):
         drawn['draw_frame'](3)
         shown = drawn['fig'].axes[0].title
         assert shown.get_text() == title and shown.get_fontsize() == size
+
+
+def test_only_the_morph_is_drawn_when_asked(pictures, tmp_path):
+    run = str(tmp_path / 'run')
+    shutil.copytree(pictures, run, ignore=shutil.ignore_patterns('*.png', '*.gif', '*.svg',
+                                                                 '*.md', '.written'))
+    before = set(os.listdir(run))
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.visualize', run, '--only', 'morph',
+                             '--start', '0', '--end', '9'], capture_output=True, text=True,
+                            cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert set(os.listdir(run)) - before == {'vae_0to9.gif', '.written'}
+    assert gif_timeline(os.path.join(run, 'vae_0to9.gif'))[2] == 81
+    assert open(os.path.join(run, '.written')).read() == 'vae_0to9.gif\n'
+
+
+def test_an_interrupt_while_the_pictures_move_in_moves_them_all(pictures, tmp_path, monkeypatch,
+                                                                 capsys):
+    """SIGINT after the first picture moved: the rest move too, and the line says so."""
+    import signal
+    from chainer_vae import files
+    run = str(tmp_path / 'run')
+    shutil.copytree(pictures, run)
+    publish, moved = files.publish, []
+
+    def publish_then_sigint(tmp, path):
+        publish(tmp, path)
+        moved.append(os.path.basename(path))
+        if len(moved) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(files, 'publish', publish_then_sigint)
+    saved = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            visualize.main([run, '--only', 'samples,reconstructions,morph'])
+    finally:
+        signal.signal(signal.SIGINT, saved)
+    assert exit_.value.code == 130
+    assert moved == ['samples.png', 'reconstructions.png', 'vae_0to9.gif'] or \
+        sorted(moved) == ['reconstructions.png', 'samples.png', 'vae_0to9.gif']
+    assert capsys.readouterr().err == \
+        'visualize: error: interrupted (SIGINT); the pictures were written in %s\n' % run

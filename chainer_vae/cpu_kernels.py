@@ -1,4 +1,4 @@
-"""Speed without changing what is computed: Chainer's own settings, and Adam's update
+"""Faster CPU paths that compute the same bits: Chainer's own settings, and Adam's update
 with fewer trips through memory. Measured by benchmarks/bench_epoch.py.
 
 1. ``configure(debug)``: ``chainer.config.type_check = debug``. Chainer checks the
@@ -6,7 +6,7 @@ with fewer trips through memory. Measured by benchmarks/bench_epoch.py.
    model's shapes never change, so the checks are off unless ``--debug``.
 2. ``Adam``: chainer's Adam whose CPU update does chainer's arithmetic, in the same
    order and the same float32 rounding, so the weights are bitwise the same
-   (tests/test_speed.py), but in place, in blocks that stay in the CPU's cache:
+   (tests/test_cpu_kernels.py), but in place, in blocks that stay in the CPU's cache:
    chainer's own update (chainer/optimizers/adam.py, AdamRule.update_core_cpu)
    makes nine full-size temporary arrays per parameter per step and walks
    through memory a dozen times. Anything but the plain float32 Adam the
@@ -21,7 +21,7 @@ with fewer trips through memory. Measured by benchmarks/bench_epoch.py.
    operations in place: chainer's (chainer/functions/activation/softplus.py,
    Softplus.forward_cpu) makes eight passes, each a new array, one of them
    np.fabs, which NumPy does not vectorise (np.absolute gives the same bits).
-   Same operations, same order, bitwise the same output (tests/test_speed.py),
+   Same operations, same order, bitwise the same output (tests/test_cpu_kernels.py),
    4x faster on (100, 500) float32; ``configure(debug=True)`` puts chainer's back.
    The class is chainer's own, so graph.dot does not change. Its gradient
    (SoftplusGrad.forward_cpu, six new arrays) is done in place the same way.

@@ -1,4 +1,4 @@
-"""chainer_vae/speed.py changes the speed, never the numbers: bitwise against chainer."""
+"""chainer_vae/cpu_kernels.py changes the speed, never the numbers: bitwise against chainer."""
 import numpy as np
 import pytest
 
@@ -7,7 +7,7 @@ import chainer.functions as F
 from chainer import optimizers
 from chainer.functions.activation import softplus as chainer_softplus
 
-from chainer_vae import net, speed
+from chainer_vae import net, cpu_kernels
 
 from helpers import run_cli
 from test_checkpoint import arrays, log_rows, run_args
@@ -15,9 +15,9 @@ from test_checkpoint import arrays, log_rows, run_args
 
 @pytest.fixture
 def fast():
-    speed.configure()
+    cpu_kernels.configure()
     yield
-    speed.configure(debug=True)  # chainer's own again for the other tests
+    cpu_kernels.configure(debug=True)  # chainer's own again for the other tests
 
 
 def bits(array):
@@ -34,7 +34,7 @@ def special_values(shape, seed=0):
 def test_softplus_is_chainers_bit_for_bit(fast, shape):
     x = special_values(shape)
     ours = F.softplus(x).array
-    theirs = speed.CHAINER_SOFTPLUS(chainer_softplus.Softplus(), (x,))[0]
+    theirs = cpu_kernels.CHAINER_SOFTPLUS(chainer_softplus.Softplus(), (x,))[0]
     np.testing.assert_array_equal(bits(ours), bits(theirs))
 
 
@@ -44,28 +44,28 @@ def test_softplus_gradient_is_chainers_bit_for_bit(fast, shape):
     x, gy = special_values(shape), special_values(shape, seed=1)
     grad = chainer_softplus.SoftplusGrad((1.0,))
     ours = grad.forward_cpu((x, gy))[0]
-    theirs = speed.CHAINER_SOFTPLUS_GRAD(chainer_softplus.SoftplusGrad((1.0,)), (x, gy))[0]
+    theirs = cpu_kernels.CHAINER_SOFTPLUS_GRAD(chainer_softplus.SoftplusGrad((1.0,)), (x, gy))[0]
     np.testing.assert_array_equal(bits(ours), bits(theirs))
 
 
 @pytest.mark.filterwarnings('ignore::RuntimeWarning')
 def test_softplus_with_another_beta_is_chainers(fast):
     x, gy = special_values((50,)), special_values((50,), seed=1)
-    theirs = speed.CHAINER_SOFTPLUS(chainer_softplus.Softplus(2.0), (x,))[0]
+    theirs = cpu_kernels.CHAINER_SOFTPLUS(chainer_softplus.Softplus(2.0), (x,))[0]
     np.testing.assert_array_equal(bits(F.softplus(x, beta=2.0).array), bits(theirs))
     ours = chainer_softplus.SoftplusGrad((2.0,)).forward_cpu((x, gy))[0]
-    theirs = speed.CHAINER_SOFTPLUS_GRAD(chainer_softplus.SoftplusGrad((2.0,)), (x, gy))[0]
+    theirs = cpu_kernels.CHAINER_SOFTPLUS_GRAD(chainer_softplus.SoftplusGrad((2.0,)), (x, gy))[0]
     np.testing.assert_array_equal(bits(ours), bits(theirs))
 
 
 def test_debug_puts_chainers_own_back():
-    speed.configure()
-    assert chainer_softplus.Softplus.forward_cpu is speed.softplus_forward_cpu
-    assert chainer_softplus.SoftplusGrad.forward_cpu is speed.softplus_grad_forward_cpu
+    cpu_kernels.configure()
+    assert chainer_softplus.Softplus.forward_cpu is cpu_kernels.softplus_forward_cpu
+    assert chainer_softplus.SoftplusGrad.forward_cpu is cpu_kernels.softplus_grad_forward_cpu
     assert not chainer.config.type_check
-    speed.configure(debug=True)
-    assert chainer_softplus.Softplus.forward_cpu is speed.CHAINER_SOFTPLUS
-    assert chainer_softplus.SoftplusGrad.forward_cpu is speed.CHAINER_SOFTPLUS_GRAD
+    cpu_kernels.configure(debug=True)
+    assert chainer_softplus.Softplus.forward_cpu is cpu_kernels.CHAINER_SOFTPLUS
+    assert chainer_softplus.SoftplusGrad.forward_cpu is cpu_kernels.CHAINER_SOFTPLUS_GRAD
     assert chainer.config.type_check
 
 
@@ -89,7 +89,7 @@ def train_steps(optimizer, n_steps=4, hook=None):
 
 @pytest.mark.parametrize('amsgrad', [False, True])  # AMSGrad: chainer's own update
 def test_adam_is_chainers_bit_for_bit(amsgrad):
-    ours = train_steps(speed.Adam(amsgrad=amsgrad))
+    ours = train_steps(cpu_kernels.Adam(amsgrad=amsgrad))
     theirs = train_steps(optimizers.Adam(amsgrad=amsgrad))
     assert sorted(ours) == sorted(theirs)
     for key in ours:
@@ -98,8 +98,8 @@ def test_adam_is_chainers_bit_for_bit(amsgrad):
 
 @pytest.mark.parametrize('threads', [1, 3])  # and THREADS (2 on a 2-core machine) above
 def test_adam_over_any_number_of_threads_is_chainers_bit_for_bit(monkeypatch, threads):
-    monkeypatch.setattr(speed, 'THREADS', threads)
-    ours, theirs = train_steps(speed.Adam()), train_steps(optimizers.Adam())
+    monkeypatch.setattr(cpu_kernels, 'THREADS', threads)
+    ours, theirs = train_steps(cpu_kernels.Adam()), train_steps(optimizers.Adam())
     for key in ours:
         np.testing.assert_array_equal(bits(ours[key]), bits(theirs[key]), err_msg=key)
 
@@ -114,7 +114,7 @@ def test_a_post_update_hook_sees_the_updated_weights():
         hook.timing = 'post'
         final = train_steps(optimizer, n_steps=3, hook=hook)
         return seen, final['/le1/W']
-    (ours, ours_final), (theirs, _) = seen_by_a_hook(speed.Adam()), \
+    (ours, ours_final), (theirs, _) = seen_by_a_hook(cpu_kernels.Adam()), \
         seen_by_a_hook(optimizers.Adam())
     assert len(ours) == len(theirs) == 3
     for a, b in zip(ours, theirs):
@@ -136,7 +136,8 @@ def test_a_run_with_debug_is_the_same_run(tmp_path):
 
 def test_adam_asks_no_gradient_for_the_images():
     """The same step, without multiplying the gradient back onto the 784 inputs."""
-    for optimizer, images_get_a_gradient in ((optimizers.Adam(), True), (speed.Adam(), False)):
+    for optimizer, images_get_a_gradient in ((optimizers.Adam(), True),
+                                             (cpu_kernels.Adam(), False)):
         model = net.VAE(784, 5, 30, act_func=F.softplus)
         optimizer.setup(model)
         x = chainer.Variable(np.random.RandomState(0).rand(20, 784).astype(np.float32))

@@ -1,0 +1,157 @@
+"""The verdict: a run of the legacy configuration against the 2017 run.
+
+    python -m chainer_vae.compare RUN_DIR          # a train_vae.py --out folder
+    python -m chainer_vae.compare LOG.csv          # a log alone (the 2017 log itself, say)
+
+Two references ship in chainer_vae/reference/: the 2017 run's log (its printed numbers,
+epoch by epoch) and the band of this revival, the per-epoch mean, minimum and maximum of
+five seeded runs of the legacy configuration on full MNIST (made by chainer_vae.seed_band;
+its command and raw logs are in results/seed_band/). Two independent runs of the same
+process do not agree to the digit (the 2017 run was unseeded, on a GPU), so the question
+is whether a run lies where seeded runs of this revival lie, as the 2017 run does:
+
+    test loss inside the 5-seed band at 93 of 100 epochs (the 2017 run: 95 of 100)
+    epoch 100: test loss 97.08 against the 2017 run's 97.19 (band 96.95 to 97.31)
+
+and how far it is from the 2017 log epoch by epoch. A run that is not the legacy
+configuration gets one line saying what differs, and no verdict.
+"""
+import os
+
+import numpy as np
+
+from chainer_vae import cli, config as run_config, errors, files, runlog
+
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'reference')
+LEGACY_LOG = os.path.join(REFERENCE, 'qiita_log_100epochs.csv')
+BAND = os.path.join(REFERENCE, 'seed_band.csv')
+# the 2017 run: VAE(784, 20, 500, softplus), batch 100, the full MNIST grey levels
+LEGACY = {('model', 'n_in'): 784, ('model', 'n_latent'): 20, ('model', 'n_h'): 500,
+          ('model', 'activation'): 'softplus', ('training', 'batchsize'): 100,
+          ('training', 'test'): False, ('training', 'initmodel'): None,
+          ('data', 'dataset'): 'mnist', ('data', 'binarize'): False}
+KEYS = ('train_loss', 'train_rec_loss', 'test_loss', 'test_rec_loss')
+SHOWN = (1, 2, 5, 10, 20, 50, 100)  # the epochs of the table
+
+
+class BandError(errors.Failure):
+    """A band file that cannot be read; the message is one line."""
+
+
+def differences(config):
+    """What makes a run's config other than the legacy configuration, as phrases."""
+    found = []
+    for (section, key), value in LEGACY.items():
+        if config[section][key] != value:
+            found.append('%s %s, not %s' % (key, config[section][key], value))
+    return found
+
+
+def read_band(path=BAND):
+    """({key: (mean, min, max) arrays over epochs 1, 2, ...}, the number of seeds) of a
+    seed band's band.csv."""
+    columns = ('seeds',) + tuple('%s_%s' % (k, s) for k in KEYS for s in ('mean', 'min', 'max'))
+    try:
+        rows = runlog.parse(path, ('epoch',) + columns)
+    except runlog.LogError as e:
+        raise BandError(str(e).replace('loss log', 'seed band')) from None
+    if not rows:
+        raise BandError('%s: no epochs in the band' % path)
+    table = np.array([row[2:] for row in rows])
+    band = {k: tuple(table[:, 3 * i + j] for j in range(3)) for i, k in enumerate(KEYS)}
+    return band, int(rows[0][1])
+
+
+def inside(values, band, key='test_loss'):
+    """The epochs (1-based) at which ``values`` (a log's column) lie in the band."""
+    _, low, high = band[key]
+    n = min(len(values), len(low))
+    return [e + 1 for e in range(n) if low[e] <= values[e] <= high[e]]
+
+
+def verdict(log, legacy, band, seeds):
+    """The verdict's lines for a log ({column: list}) of the legacy configuration."""
+    n = min(len(log['epoch']), len(band['test_loss'][0]))
+    ours, theirs = inside(log['test_loss'][:n], band), inside(legacy['test_loss'][:n], band)
+    _, low, high = band['test_loss']
+    last = n - 1
+    lines = ['test loss inside the %d-seed band at %d of %d epochs (the 2017 run: %d of %d)'
+             % (seeds, len(ours), n, len(theirs), n),
+             'epoch %d: test loss %.2f against the 2017 run\'s %.2f (band %.2f to %.2f)'
+             % (n, log['test_loss'][last], legacy['test_loss'][last], low[last], high[last])]
+    diff = np.abs(np.array(log['test_loss'][:n]) - np.array(legacy['test_loss'][:n]))
+    late = diff[9:] if n > 10 else diff
+    lines.append('from the 2017 log: test loss %.2f nats apart on average over epochs %d to %d '
+                 '(at most %.2f, at epoch %d)' % (late.mean(), n - len(late) + 1, n, late.max(),
+                                                  n - len(late) + 1 + int(late.argmax())))
+    close = len(ours) >= min(len(theirs), n) - max(1, n // 10) and last + 1 in ours
+    lines.append('verdict: %s' % (
+        'reproduced: it lies within the seeds\' spread as the 2017 run does' if close else
+        'not reproduced: outside the seeds\' spread at %d of %d epochs, the 2017 run at %d'
+        % (n - len(ours), n, n - len(theirs))))
+    if n < len(band['test_loss'][0]):
+        lines.append('(over its %d epochs; the band and the 2017 run have %d)'
+                     % (n, len(band['test_loss'][0])))
+    return lines
+
+
+def table(log, legacy, band):
+    """Markdown: the run beside the 2017 run and the band at a few epochs."""
+    n = min(len(log['epoch']), len(band['test_loss'][0]))
+    lines = ['| epoch | test loss: this run | 2017 | band mean [min, max] | train loss: this run '
+             '| 2017 | band mean [min, max] |', '|---|---|---|---|---|---|---|']
+    for e in sorted({e for e in SHOWN if e <= n} | {n}):
+        cells = []
+        for key in ('test_loss', 'train_loss'):
+            mean, low, high = (a[e - 1] for a in band[key])
+            cells += ['%.2f' % log[key][e - 1], '%.2f' % legacy[key][e - 1],
+                      '%.2f [%.2f, %.2f]' % (mean, low, high)]
+        lines.append('| %d | %s |' % (e, ' | '.join(cells)))
+    return lines
+
+
+def report(run, legacy_path=LEGACY_LOG, band_path=BAND):
+    """(lines, markdown or None) comparing ``run`` (a run folder or a log file) with the
+    2017 run: the verdict for the legacy configuration, else one line of what differs."""
+    if os.path.isdir(run):
+        config = run_config.read(os.path.join(run, files.CONFIG))
+        log = runlog.read(os.path.join(run, files.LOG))
+        name = 'the run in %s' % run
+        differ = differences(config)
+    else:
+        log, name, differ = runlog.read(run), run, []
+    if differ:
+        return (['%s is not the legacy configuration (%s): no verdict against the 2017 run; '
+                 'its loss curves beside the 2017 run\'s show their shape only'
+                 % (name, '; '.join(differ))], None)
+    legacy, (band, seeds) = runlog.read(legacy_path), read_band(band_path)
+    lines = ['%s against the 2017 run (%s):' % (name, 'a log without config.json, taken as '
+                                                'the legacy configuration' if not
+                                                os.path.isdir(run) else 'the legacy '
+                                                'configuration')]
+    lines += verdict(log, legacy, band, seeds)
+    markdown = '\n'.join(['# %s' % lines[0], ''] + ['- ' + line for line in lines[1:]] + [''] +
+                         table(log, legacy, band) + ['', 'Band: %d seeded runs of this revival '
+                                                     '(chainer_vae/reference/seed_band.csv).'
+                                                     % seeds]) + '\n'
+    return lines, markdown
+
+
+def main(argv=None):
+    p = cli.Parser(prog='python -m chainer_vae.compare', name='compare', description=__doc__)
+    p.add_argument('run', help='a train_vae.py --out folder, or a log.csv')
+    p.add_argument('--legacy-log', type=cli.existing_file, default=LEGACY_LOG,
+                   help='the 2017 run\'s log')
+    p.add_argument('--band', type=cli.existing_file,
+                   help="a band of seeded runs (chainer_vae.seed_band's band.csv; default: the "
+                        "5 x 100 epochs shipped in the package)")
+    args = p.parse_args(argv)
+    if not os.path.exists(args.run):
+        p.error('%s: no such run folder or log' % args.run)
+    with cli.command('compare'):
+        lines, _ = report(args.run, args.legacy_log, args.band or BAND)
+        print('\n'.join(lines))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,110 @@
+"""The verdict against 2017: inside the band or not, epoch by epoch, and one line (no
+verdict) for a run that is not the legacy configuration."""
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from chainer_vae import compare, runlog
+
+from helpers import REPO, run_module
+
+LEGACY = runlog.read(compare.LEGACY_LOG)
+
+
+def write_band(path, centre, width, seeds=5):
+    """A band.csv as seed_band writes it: each loss centre +- width, the mean the centre."""
+    with open(str(path), 'w', newline='') as f:
+        out = csv.writer(f)
+        out.writerow(['epoch', 'seeds'] + ['%s_%s' % (k, s) for k in compare.KEYS
+                                           for s in ('mean', 'min', 'max')])
+        for e in range(len(centre['test_loss'])):
+            out.writerow([e + 1, seeds] + [v for k in compare.KEYS for v in (
+                centre[k][e], centre[k][e] - width, centre[k][e] + width)])
+
+
+def write_run(folder, columns, **config_changes):
+    """A run folder of the legacy configuration (or changed) with this log."""
+    os.makedirs(str(folder))
+    config = {'model': {'n_in': 784, 'n_latent': 20, 'n_h': 500, 'activation': 'softplus'},
+              'training': {'epoch': 100, 'batchsize': 100, 'seed': 0, 'test': False},
+              'data': {'dataset': 'mnist', 'data_dir': None}}
+    for key, value in config_changes.items():
+        section, name = key.split('__')
+        config[section][name] = value
+    (folder / 'config.json').write_text(json.dumps(config))
+    n = len(columns['test_loss'])
+    rows = [(e + 1,) + tuple(columns[k][e] for k in compare.KEYS) + (float(e),) for e in range(n)]
+    (folder / 'log.csv').write_bytes(runlog.text(rows))
+
+
+def shifted(log, by, epochs=100):
+    return {k: [v + by for v in log[k][:epochs]] for k in compare.KEYS}
+
+
+def test_a_run_inside_the_band_is_reproduced(tmp_path):
+    write_band(tmp_path / 'band.csv', LEGACY, 0.5)
+    write_run(tmp_path / 'run', shifted(LEGACY, 0.2))
+    lines, markdown = compare.report(str(tmp_path / 'run'), band_path=str(tmp_path / 'band.csv'))
+    assert lines[1] == 'test loss inside the 5-seed band at 100 of 100 epochs (the 2017 run: ' \
+                       '100 of 100)'
+    assert lines[2] == "epoch 100: test loss %.2f against the 2017 run's %.2f (band %.2f to %.2f)" \
+        % (LEGACY['test_loss'][-1] + 0.2, LEGACY['test_loss'][-1],
+           LEGACY['test_loss'][-1] - 0.5, LEGACY['test_loss'][-1] + 0.5)
+    assert '0.20 nats apart on average over epochs 10 to 100' in lines[3]
+    assert lines[4].startswith('verdict: reproduced')
+    assert '| 100 | %.2f | %.2f |' % (LEGACY['test_loss'][-1] + 0.2, LEGACY['test_loss'][-1]) \
+        in markdown
+
+
+def test_a_run_outside_the_band_is_not(tmp_path):
+    write_band(tmp_path / 'band.csv', LEGACY, 0.5)
+    write_run(tmp_path / 'run', shifted(LEGACY, 2.0))
+    lines, _ = compare.report(str(tmp_path / 'run'), band_path=str(tmp_path / 'band.csv'))
+    assert 'inside the 5-seed band at 0 of 100 epochs' in lines[1]
+    assert lines[4] == 'verdict: not reproduced: outside the seeds\' spread at 100 of 100 ' \
+                       'epochs, the 2017 run at 0'
+
+
+def test_fewer_epochs_are_compared_over_those_epochs(tmp_path):
+    write_band(tmp_path / 'band.csv', LEGACY, 0.5)
+    write_run(tmp_path / 'run', shifted(LEGACY, 0.1, epochs=20))
+    lines, _ = compare.report(str(tmp_path / 'run'), band_path=str(tmp_path / 'band.csv'))
+    assert 'at 20 of 20 epochs' in lines[1] and lines[-1].startswith('(over its 20 epochs')
+
+
+@pytest.mark.parametrize('change, said', [
+    (dict(data__dataset='sample'), 'dataset sample, not mnist'),
+    (dict(model__n_latent=2), 'n_latent 2, not 20'),
+    (dict(training__batchsize=50), 'batchsize 50, not 100'),
+    (dict(data__binarize=True), 'binarize True, not False')])
+def test_another_configuration_gets_one_line_and_no_verdict(tmp_path, change, said):
+    write_run(tmp_path / 'run', shifted(LEGACY, 0.0), **change)
+    result = run_module('compare', tmp_path / 'run')
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0] and 'no verdict' in lines[0]
+
+
+@pytest.mark.skipif(not os.path.isfile(compare.BAND), reason='the band is not shipped yet')
+def test_the_verdict_on_the_committed_run_and_on_the_2017_log():
+    """The README's figures: results/mnist_dimz20 and the 2017 log itself, against the band
+    shipped in the package."""
+    for what in (os.path.join(REPO, 'results', 'mnist_dimz20'), compare.LEGACY_LOG):
+        result = run_module('compare', what)
+        assert result.returncode == 0, result.stderr
+        assert 'test loss inside the 5-seed band at' in result.stdout
+        assert 'verdict: reproduced' in result.stdout
+
+
+def test_the_band_file_is_the_seed_bands(tmp_path):
+    """compare reads what seed_band writes (its csv_text)."""
+    from chainer_vae import seed_band
+    spread = {k: (np.array(LEGACY[k]), np.array(LEGACY[k]) - 1, np.array(LEGACY[k]) + 1)
+              for k in compare.KEYS}
+    (tmp_path / 'band.csv').write_text(seed_band.csv_text(spread, 3))
+    band, seeds = compare.read_band(str(tmp_path / 'band.csv'))
+    assert seeds == 3
+    np.testing.assert_allclose(band['test_loss'][1], np.array(LEGACY['test_loss']) - 1, atol=1e-4)

@@ -1,0 +1,49 @@
+"""The progress line: on a terminal's stderr, rewritten in place; nothing through a pipe;
+stdout the notebook's, byte for byte, either way."""
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import termios
+
+from helpers import REPO, cli_command
+
+
+def run(out, stderr):
+    command, env = cli_command(['--dataset', 'sample', '--seed', '0', '--epoch', '2', '-o', out])
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, cwd=REPO, env=env)
+
+
+def read_all(fd):
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except OSError:  # EIO: the other end has closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b''.join(chunks)
+
+
+def test_a_progress_line_at_a_terminal_and_none_through_a_pipe(tmp_path):
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 100, 0, 0))  # 100 columns
+    at_terminal = run(tmp_path / 'a', slave)
+    os.close(slave)
+    shown = read_all(master).decode(errors='replace')
+    os.close(master)
+    terminal_out = at_terminal.stdout.read()
+    assert at_terminal.wait(timeout=300) == 0
+
+    piped = run(tmp_path / 'b', subprocess.PIPE)
+    piped_out, piped_err = piped.communicate(timeout=300)
+    assert piped.returncode == 0 and piped_err == b''  # no progress through a pipe
+
+    assert terminal_out == piped_out  # the legacy lines, byte for byte
+    assert terminal_out.startswith(b'epoch 1\ngraph generated\ntrain mean loss=')
+    assert '\r' in shown  # rewritten in place
+    for part in ('epoch 1/2, batch 1/40', 'epoch 2/2, batch 40/40', 's/epoch', 'left'):
+        assert part in shown, shown[-500:]

@@ -256,7 +256,6 @@ class RunFolder:
                     or headers[key][1].kind != kind):
                 raise CheckpointError('%s lacks the epoch, its log row or the random state'
                                       % path)
-        kept = False
         with _reading(path) as npz:
             row, rng = _read_state(path, npz)
             serializers.NpzDeserializer(npz, path='model/').load(model)
@@ -266,22 +265,16 @@ class RunFolder:
         except runlog.LogError as e:
             raise CheckpointError('cannot resume %s: %s' % (self.path, e)) from None
         np.random.set_state(rng)
-        with contextlib.suppress(FileNotFoundError):
-            with open(self.file(files.LOG), 'rb') as f:
-                kept = f.read() == runlog.text(rows)
-        if not kept:  # rows after the checkpoint cut, its own row put back
-            self._write_log(rows)
+        if files.read_or_none(self.file(files.LOG)) != runlog.text(rows):
+            self._write_log(rows)  # rows after the checkpoint cut, its own row put back
         self.rows = rows
         self._clock = time.time() - row[-1]  # wall_time goes on from the checkpoint's
         return row[0]
 
     def write_config(self, config):
         text = json.dumps(config, indent=1).encode()
-        with contextlib.suppress(OSError):
-            with open(self.file(files.CONFIG), 'rb') as f:
-                if f.read() == text:  # a resumed run with the same settings
-                    return
-        files.write_into(self.path, files.CONFIG, lambda f: f.write(text))
+        if files.read_or_none(self.file(files.CONFIG)) != text:  # else: resumed, same settings
+            files.write_into(self.path, files.CONFIG, lambda f: f.write(text))
 
     def write_graph(self, dot):
         files.write_into(self.path, files.GRAPH, lambda f: f.write(dot.encode()))

@@ -79,6 +79,15 @@ def publish(tmp, path):
     fsync_folder(os.path.dirname(os.path.abspath(path)))
 
 
+def read_or_none(path):
+    """The bytes of the file at ``path``, or None where there is none."""
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
 def write_bytes(path, data):
     write_atomic(path, lambda f: f.write(data))
 

@@ -123,8 +123,10 @@ prepare() {
     rm -rf "$dir/wheels" "$dir/shared"  # resume/, if there, stays
     mkdir -p "$dir/wheels" "$dir/shared/mnist" || die "--prepare: cannot write in $dir"
     local log
-    log=$(PIP_BUILD_CONSTRAINT=$REPO/build-constraints.txt "$PY" -m pip wheel -q --no-deps \
-          -w "$dir/wheels" chainer==7.8.1 mock 2>&1) \
+    # build-constraints.txt as the README says: PIP_BUILD_CONSTRAINT for pip >= 25.3,
+    # PIP_CONSTRAINT for older pip (python3's own, say)
+    log=$(PIP_BUILD_CONSTRAINT=$REPO/build-constraints.txt PIP_CONSTRAINT=$REPO/build-constraints.txt \
+          "$PY" -m pip wheel -q --no-deps -w "$dir/wheels" chainer==7.8.1 mock 2>&1) \
         || die "--prepare: pip wheel chainer==7.8.1 mock failed: $(tail -n 1 <<<"$log")"
     if ((mpich)); then  # for the GPU machine's Python 3.12 on x86-64
         log=$("$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \

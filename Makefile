@@ -5,7 +5,7 @@ VENV ?= .venv
 NUMPY ?= numpy
 BIN := $(VENV)/bin
 
-.PHONY: demo pictures gif test lint bench
+.PHONY: demo pictures gif test lint bench gpu-check-prepare gpu-check
 
 # chainer 7.8.1 is an sdist whose setup.py imports pkg_resources, gone from
 # setuptools >= 82: build-constraints.txt pins its build to setuptools<82.
@@ -45,3 +45,13 @@ $(BENCH_VENV)/installed: setup.py pyproject.toml build-constraints.txt
 bench: $(BENCH_VENV)/installed
 	$(BENCH_VENV)/bin/python benchmarks/bench_epoch.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 	$(BENCH_VENV)/bin/python benchmarks/bench_step.py
+
+# The GPU half in one call of a lent GPU machine (scripts/gpu_check.sh, its header says all):
+# gpu-check-prepare here (pip and ../shared reachable) fills .gpu-check/; gpu-check there
+# runs the steps and brings their results back in $(OUT), the folder the GPU machine returns.
+# ARGS: more flags, e.g. ARGS='--seconds 200' or ARGS=--no-mpich.
+gpu-check-prepare:
+	PYTHON=$(PYTHON) bash scripts/gpu_check.sh --prepare $(ARGS)
+
+gpu-check:
+	bash scripts/gpu_check.sh $(ARGS) $(OUT)

@@ -240,10 +240,21 @@ def cpu_name():
                      if line.startswith('model name')), platform.processor())
 
 
+def gpu_name(gpu):
+    """'NAME, CuPy VERSION' of GPU ``gpu`` (as CuPy, which ours runs on, sees it)."""
+    try:
+        import cupy
+        name = cupy.cuda.runtime.getDeviceProperties(gpu)['name']  # bytes in CuPy <= 14
+        return '%s, CuPy %s' % (name.decode() if isinstance(name, bytes) else name,
+                                cupy.__version__)
+    except Exception as e:  # no CuPy, no driver: the run itself said why
+        return 'not named: %s' % str(e).split('\n')[0]
+
+
 def report(args, rows, torch_version):
     import numpy
     cpu = cpu_name()
-    where = 'GPU %d' % args.gpu if args.gpu >= 0 else 'a CPU'
+    where = 'GPU %d (%s)' % (args.gpu, gpu_name(args.gpu)) if args.gpu >= 0 else 'a CPU'
     lines = ['# One epoch of the legacy configuration on %s' % where, '',
              'Made by `python benchmarks/bench_epoch.py %s` on %s.' % (
                  ' '.join(sys.argv[1:]), time.strftime('%Y-%m-%d')),

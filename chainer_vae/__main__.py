@@ -161,6 +161,7 @@ def settings_of_run(args, given):
                 % (name.replace('_', '-'), getattr(args, name), out, flags[name]))
         setattr(resumed, name, flags[name])
     resumed.epoch = args.epoch if 'epoch' in given else flags['epoch']
+    resumed.gpu = args.gpu if 'gpu' in given else flags['gpu']  # --gpu -1 goes on on the CPU
     finished = os.path.isfile(files.legacy_paths(out, flags['dimz'])[0])
     if resumed.epoch < done or (resumed.epoch == done and finished):
         raise checkpoint.CheckpointError(

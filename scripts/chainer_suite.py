@@ -1,7 +1,8 @@
 """Chainer 7.8.1's own CPU test suite through the revival layer (chainer_vae/revival/__init__.py).
 
     python scripts/chainer_suite.py [--suite ../shared/chainer-tests] [--out FILE.md]
-                                    [PATH_IN_THE_SUITE ...]
+                                    [--fast | --vae-path] [--gpu] [PATH_IN_THE_SUITE ...]
+    python scripts/chainer_suite.py --copy-to DIR [--vae-path] [PATH_IN_THE_SUITE ...]
 
 Copies the suite (chainer's tests as tagged for v7.8.1; not part of this project) into a
 scratch folder and runs it with pytest, ``import chainer_vae`` first. Then:
@@ -22,6 +23,13 @@ scratch folder and runs it with pytest, ``import chainer_vae`` first. Then:
 Without paths: the whole suite (three runs side by side took 8 minutes on 2 cores). The
 fast subset CI runs (tests/test_chainer_suite.py) is FAST below: the VAE path and every
 module a patch touches.
+
+``--gpu`` turns the selection around, for a machine with a GPU (scripts/gpu_check.sh): the
+GPU cases run (the ``gpu`` marker, the injected CUDA backend) and the CPU cases are left to
+the CPU runs (counted as ``cpu``); cuDNN (CuPy 14 has none), ChainerX, iDeep and ``slow``
+stay environment-only. ``--copy-to DIR`` copies the test files named (with the
+``__init__.py`` and ``conftest.py`` of their folders and the suite's LICENSE) into DIR, a
+suite of its own, for a machine without ../shared.
 """
 import argparse
 import collections
@@ -37,15 +45,19 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUITE = os.path.join(os.path.dirname(REPO), 'shared', 'chainer-tests')
 T = 'tests/chainer_tests/'
-FAST = [T + p for p in (
+# the modules the VAE's training step and its files go through
+VAE_PATH = [T + p for p in (
     'functions_tests/activation_tests/test_softplus.py',
     'functions_tests/activation_tests/test_sigmoid.py',
     'functions_tests/connection_tests/test_linear.py',
+    'links_tests/connection_tests/test_linear.py',
     'functions_tests/noise_tests/test_gaussian.py',
     'functions_tests/loss_tests/test_vae.py',
     'optimizers_tests/test_optimizers.py',
     'serializers_tests/test_npz.py',
     'test_computational_graph.py',
+)]
+FAST = VAE_PATH + [T + p for p in (
     'functions_tests/array_tests/test_resize_images.py',
     'functions_tests/array_tests/test_pad_sequence.py',
     'distributions_tests/test_categorical.py',
@@ -82,6 +94,7 @@ import pytest
 import chainer_vae  # noqa: F401  (the revival, before the suite imports chainer)
 
 TEST_SIDE = %r
+GPU = os.environ.get('CHAINER_SUITE_GPU') == '1'  # --gpu: the GPU cases, not the CPU ones
 ENVIRONMENT = ('gpu', 'multi_gpu', 'cudnn', 'ideep', 'slow')
 # chainer.testing.inject_backend_tests names its backends in the test's id
 BACKENDS = (('use_cuda_true', 'gpu'), ('use_chainerx_true', 'chainerx'),
@@ -109,6 +122,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         env = [m for m in ENVIRONMENT if item.get_closest_marker(m) is not None]
         env += [name for part, name in BACKENDS if part in item.nodeid]
+        if GPU:
+            env = [e for e in env if e != 'gpu'] if 'gpu' in env else ['cpu']
+        if env == ['cpu']:
+            COUNTS[_module(item.nodeid)]['cpu (the CPU runs)'] += 1
+            continue
         if env:
             COUNTS[_module(item.nodeid)]['environment (%%s)' %% env[0]] += 1
             continue
@@ -173,8 +191,28 @@ def copy_suite(suite, scratch):
     return rewritten
 
 
-def run(paths=(), suite=SUITE):
-    """{module: Counter of outcomes}, and the failures: [node id, last line of the error]."""
+def copy_subset(suite, paths, dest):
+    """The test files of ``paths`` in ``dest``, a suite of their own: with the __init__.py
+    and conftest.py files of their folders and the suite's LICENSE (MIT: its notice goes
+    with every copy). The files copied, relative to ``dest``."""
+    names = {'LICENSE'}
+    for path in paths:
+        path = path.split('::')[0]
+        names.add(path)
+        folder = os.path.dirname(path)
+        while folder:
+            names.update(os.path.join(folder, name) for name in ('__init__.py', 'conftest.py')
+                         if os.path.isfile(os.path.join(suite, folder, name)))
+            folder = os.path.dirname(folder)
+    for name in sorted(names):
+        os.makedirs(os.path.join(dest, os.path.dirname(name)), exist_ok=True)
+        shutil.copyfile(os.path.join(suite, name), os.path.join(dest, name))
+    return sorted(names)
+
+
+def run(paths=(), suite=SUITE, gpu=False):
+    """{module: Counter of outcomes}, and the failures: [node id, last line of the error];
+    ``gpu``: the GPU cases (see --gpu)."""
     scratch = tempfile.mkdtemp(prefix='chainer-suite-')
     try:
         copy_suite(suite, scratch)
@@ -184,6 +222,7 @@ def run(paths=(), suite=SUITE):
         with open(os.path.join(site, 'sitecustomize.py'), 'w') as f:
             f.write(SITECUSTOMIZE)
         env = dict(os.environ, CHAINER_SUITE_COUNTS=counts_file,
+                   CHAINER_SUITE_GPU='1' if gpu else '0',
                    PYTHONPATH=os.pathsep.join([site, REPO] + [p for p in [
                        os.environ.get('PYTHONPATH')] if p]))
         done = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
@@ -202,16 +241,23 @@ def run(paths=(), suite=SUITE):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def report(counts, failed, command):
+def report(counts, failed, command, gpu=False):
     import numpy
     import chainer_vae  # noqa: F401  (revives chainer before it is imported)
     import chainer
     totals = sum(counts.values(), collections.Counter())
     columns = ['passed', 'failed', 'skipped', 'xfailed', 'test-side'] + sorted(
-        k for k in totals if k.startswith('environment') or k == 'collection error')
+        k for k in totals if k.startswith(('environment', 'cpu')) or k == 'collection error')
+    where = ' GPU cases, with no GPU visible.' if gpu else ''
+    if gpu and chainer.backends.cuda.available:
+        cupy = chainer.backends.cuda.cupy
+        name = cupy.cuda.runtime.getDeviceProperties(0)['name']  # bytes in CuPy <= 14
+        where = ' GPU cases on %s, CuPy %s.' % (
+            name.decode() if isinstance(name, bytes) else name, cupy.__version__)
     lines = ['# Chainer 7.8.1\'s own test suite through chainer_vae', '',
-             'Made by `%s`; Python %s, NumPy %s, Chainer %s.' % (
-                 command, platform.python_version(), numpy.__version__, chainer.__version__),
+             'Made by `%s`; Python %s, NumPy %s, Chainer %s.%s' % (
+                 command, platform.python_version(), numpy.__version__, chainer.__version__,
+                 where),
              '', '| ' + ' | '.join(['in all'] + columns) + ' |', '|---' * (len(columns) + 1) + '|',
              '| %d modules | ' % len(counts) + ' | '.join(str(totals[c]) for c in columns) + ' |',
              '', 'Modules with a failure or a collection error:', '']
@@ -235,15 +281,27 @@ def main(argv=None):
     p.add_argument('paths', nargs='*', help='test files or folders of the suite (default: all)')
     p.add_argument('--suite', default=SUITE, help='the folder holding the suite\'s tests/')
     p.add_argument('--fast', action='store_true', help='the fast subset (FAST)')
+    p.add_argument('--vae-path', action='store_true', help='the VAE path alone (VAE_PATH)')
+    p.add_argument('--gpu', action='store_true',
+                   help='the GPU cases instead of the CPU ones (a machine with a GPU)')
+    p.add_argument('--copy-to', metavar='DIR',
+                   help='copy the test files named into DIR (a suite of their own), run nothing')
     p.add_argument('--out', help='write the report there too')
     args = p.parse_args(argv)
     if not os.path.isdir(os.path.join(args.suite, 'tests')):
         sys.exit('chainer_suite: error: %s has no tests/ (the suite is in ../shared/'
                  'chainer-tests beside the project)' % args.suite)
+    paths = FAST if args.fast else VAE_PATH if args.vae_path else args.paths
+    if args.copy_to and not paths:
+        p.error('--copy-to needs the test files to copy (paths, --fast or --vae-path)')
+    if args.copy_to:
+        copied = copy_subset(args.suite, paths, args.copy_to)
+        print('chainer_suite: %d files copied into %s' % (len(copied), args.copy_to))
+        return
     command = 'python scripts/chainer_suite.py ' + ' '.join(sys.argv[1:] if argv is None
                                                             else argv)
-    counts, failed = run(FAST if args.fast else args.paths, args.suite)
-    text, totals = report(counts, failed, command.strip())
+    counts, failed = run(paths, args.suite, args.gpu)
+    text, totals = report(counts, failed, command.strip(), args.gpu)
     print(text.split('\n\nEvery module:')[0])
     if args.out:
         with open(args.out, 'w') as f:

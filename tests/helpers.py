@@ -1,5 +1,7 @@
 """Paths and helpers the tests share (a plain module: pytest advises keeping conftest.py
-to fixtures and hooks). Tests that need ../shared skip where it is absent."""
+to fixtures and hooks). Tests that need ../shared skip where it is absent;
+CHAINER_VAE_SHARED names another folder in its place (a copy of its parts travels with
+a checkout to a GPU machine: scripts/gpu_check.sh)."""
 import os
 import signal
 import subprocess
@@ -8,7 +10,7 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(REPO), 'shared')
+SHARED = os.environ.get('CHAINER_VAE_SHARED') or os.path.join(os.path.dirname(REPO), 'shared')
 SHARED_MNIST = os.path.join(SHARED, 'mnist')
 LEGACY = os.path.join(SHARED, 'legacy')
 

@@ -41,3 +41,45 @@ def test_the_fast_subset_has_no_failure():
     for module in modules:
         assert counts[module]['passed'] > 0, module
     assert sys.modules.get('chainer_suite') is None  # the harness ran in its own process
+
+
+MARKED = '''
+import unittest
+
+from chainer import testing
+from chainer.testing import attr
+
+
+def test_on_the_cpu():
+    pass
+
+
+@attr.gpu
+def test_on_a_gpu():
+    pass
+
+
+@attr.cudnn
+@attr.gpu
+def test_with_cudnn():
+    pass
+
+
+@testing.backend.inject_backend_tests(['test_it'], [{}, {'use_cuda': True}])
+class TestBackends(unittest.TestCase):
+
+    def test_it(self, backend_config):
+        pass
+'''
+
+
+def test_gpu_runs_the_gpu_cases_and_leaves_the_cpu_ones(tmp_path):
+    """--gpu (scripts/gpu_check.sh): here, with no GPU, the GPU cases of this stand-in pass
+    as they do nothing; the CPU cases and the cuDNN one are counted, not run."""
+    suite = tmp_path / 'suite'
+    (suite / 'tests').mkdir(parents=True)
+    (suite / 'tests' / 'test_marked.py').write_text(MARKED)
+    module = 'tests/test_marked.py'
+    counts, failures = chainer_suite.run([module], str(suite), gpu=True)  # cuDNN: none in CuPy 14
+    assert dict(counts[module]) == {'passed': 2, 'cpu (the CPU runs)': 2,
+                                    'environment (cudnn)': 1} and failures == []

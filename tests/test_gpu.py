@@ -2,6 +2,7 @@
 a fake CuPy), and the legacy model on a real GPU (tests marked gpu: they skip
 where CuPy sees no GPU)."""
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -11,12 +12,13 @@ import chainer.functions as F
 from chainer import optimizers
 
 import fake_cupy
-from helpers import run_cli
+from helpers import run_cli, start_cli
+from test_checkpoint import arrays
 from test_cli import assert_one_line_error
 from test_net import numpy_encode, small_batch
 from test_train import GOLDEN, graph_structure, run_loop, LEGACY, needs_legacy
 
-from chainer_vae import checkpoint, net
+from chainer_vae import checkpoint, files, net
 
 
 @pytest.mark.parametrize('fake, args, words', [
@@ -108,3 +110,35 @@ def test_gpu_run_writes_the_legacy_graph(tmp_path):
     assert result.stderr == ''  # no warnings a user cannot act on
     assert graph_structure(str(tmp_path / 'graph.dot')) == \
         graph_structure(os.path.join(LEGACY, 'graph.dot'))
+
+
+@pytest.mark.gpu
+def test_sigint_then_resume_on_the_gpu(tmp_path):
+    """README, Stopping and resuming: on a GPU a seeded run stopped by SIGINT goes on from
+    its checkpoint with NumPy's generator restored, so it draws the permutations of a run
+    never stopped; CuPy cannot export its generator, so the noise of z after the resume
+    differs and the losses agree as two draws of that noise do (3 %, as the golden test)."""
+    args = ['--gpu', '0', '--dataset', 'sample', '--seed', '3', '--epoch', '5']
+    whole, out = tmp_path / 'whole', tmp_path / 'run'
+    assert run_cli(*args, '-o', whole).returncode == 0
+    proc = start_cli(*args, '-o', out)
+    for line in proc.stdout:
+        if line == 'epoch 3\n':  # two epochs checkpointed
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith('train_vae.py: error: interrupted (SIGINT)'), err
+    stopped = int(arrays(out / files.CHECKPOINT)['epoch'])
+    assert 1 <= stopped < 5
+
+    result = run_cli('--resume-from', out)  # on the GPU of the run (config.json)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == 'epoch %d' % (stopped + 1)
+    resumed = arrays(out / files.CHECKPOINT)
+    never_stopped = arrays(whole / files.CHECKPOINT)
+    for key in [k for k in never_stopped if k.startswith('rng/')]:  # the permutations' generator
+        np.testing.assert_array_equal(resumed[key], never_stopped[key], err_msg=key)
+    rows = [np.loadtxt(str(run / 'log.csv'), delimiter=',', skiprows=1) for run in (out, whole)]
+    np.testing.assert_array_equal(rows[0][:, 0], np.arange(1, 6))  # every epoch once
+    np.testing.assert_allclose(rows[0][:, 1:5], rows[1][:, 1:5], rtol=3e-2)

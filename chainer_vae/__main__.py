@@ -254,7 +254,7 @@ def run(args, given, this):
     this.kept = lambda: folder.resume_hint(invocation())
     if resuming:
         folder.restore(model, optimizer)
-    folder.write_config(config.make(vars(args), n_in, config.versions(gpu=args.gpu >= 0)))
+    folder.write_config(config.make(vars(args), n_in, config.versions(args.gpu)))
     if comm is not None:  # gradients averaged over the ranks before each step
         optimizer = mpi.data_parallel(optimizer, model, comm)
 

@@ -75,12 +75,15 @@ class ConfigError(errors.Failure):
     """A config.json that cannot be used; the message is one line for the user."""
 
 
-def versions(gpu=False):
-    """The versions that made a run (CuPy's only where it ran on a GPU)."""
-    return {'python': platform.python_version(), 'numpy': np.__version__,
-            'chainer': chainer.__version__,
-            'cupy': chainer.backends.cuda.cupy.__version__ if gpu else None,
-            'chainer_vae': chainer_vae.__version__}
+def versions(gpu=-1):
+    """The versions that made a run; where it ran on GPU ``gpu``, CuPy's and the GPU's name."""
+    found = {'python': platform.python_version(), 'numpy': np.__version__,
+             'chainer': chainer.__version__, 'cupy': None, 'chainer_vae': chainer_vae.__version__}
+    if gpu >= 0:
+        cupy = chainer.backends.cuda.cupy
+        found['cupy'] = cupy.__version__
+        found['gpu'] = cupy.cuda.runtime.getDeviceProperties(gpu)['name'].decode()
+    return found
 
 
 def normalized(flag, value):

@@ -24,8 +24,10 @@ pictures: $(VENV)/installed    # every picture of make demo's run (it says why i
 gif: $(VENV)/installed    # the 0-to-9 morph of make demo's run alone: demo/vae_0to9.gif
 	$(BIN)/python -m chainer_vae.visualize demo --only morph --start 0 --end 9
 
+# The tests on every core (pytest-xdist; a module's tests share one worker and its fixtures).
+# ARGS: more pytest arguments, e.g. ARGS=--run-slow (whole epochs of full data sets too).
 test: $(VENV)/installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadscope $(ARGS)
 
 lint: $(VENV)/installed    # ruff, configured in pyproject.toml; CI runs it before the tests
 	$(BIN)/python -m ruff check .

@@ -22,7 +22,7 @@ setup(
         'tqdm',  # the progress line at a terminal (chainer_vae/progress.py)
     ],
     extras_require={
-        'test': ['pytest', 'hypothesis', 'ruff', 'scikit-learn',
+        'test': ['pytest', 'pytest-xdist', 'hypothesis', 'ruff', 'scikit-learn',
                  'mock',  # chainer's own tests (scripts/chainer_suite.py) import it
                  'mpi4py', 'mpich', 'threadpoolctl'],  # the mpiexec -n 2 test
         'eval': ['scikit-learn'],  # python -m chainer_vae.m1

@@ -11,8 +11,8 @@ holding a run of other settings refused -- then writes into DIR:
   band.md   the band at a few epochs beside the 2017 run, and at how many epochs the
             2017 value lies inside the band
   band.png  the test and train loss bands with the 2017 curve over them
-The band of 5 seeds x 100 epochs ships in the package (chainer_vae/reference/seed_band.csv):
-chainer_vae.compare's verdict is made against it.
+A band ships in the package (chainer_vae/reference/seed_band.csv, today 5 seeds x 20
+epochs): chainer_vae.compare's verdict is made against it.
 """
 import csv
 import io

@@ -1,9 +1,23 @@
 """Fixtures and hooks: no test reaches the network or the user's cache; gpu-marked
 tests skip where no GPU is visible. Shared helpers are in helpers.py."""
+import signal
+
 import pytest
 
 import chainer_vae  # noqa: F401  (revives chainer first)
 import chainer
+
+
+def pytest_configure(config):
+    """The tests send SIGINT, SIGTERM and SIGHUP to the commands they start, as a user at a
+    terminal would. A test run started with them ignored (a background job, nohup, a CI
+    harness) would pass that on to every child, where it rightly stays ignored: the
+    defaults first. (A test of an ignored signal ignores it in its own child.)"""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def gpu_visible():
@@ -14,8 +28,19 @@ def gpu_visible():
         return False
 
 
+def pytest_addoption(parser):
+    parser.addoption('--run-slow', action='store_true',
+                     help='also run the tests marked slow (whole epochs of full data sets)')
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked gpu run where CuPy sees a GPU, and skip, saying why, elsewhere."""
+    """Tests marked gpu run where CuPy sees a GPU, and skip, saying why, elsewhere; tests
+    marked slow run with --run-slow (make test ARGS=--run-slow) alone."""
+    if not config.getoption('--run-slow'):
+        skip = pytest.mark.skip(reason='slow: make test ARGS=--run-slow runs it')
+        for item in items:
+            if 'slow' in item.keywords:
+                item.add_marker(skip)
     if not any('gpu' in item.keywords for item in items) or gpu_visible():
         return
     skip = pytest.mark.skip(reason='no GPU visible (needs CuPy and a CUDA device)')

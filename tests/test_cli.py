@@ -90,6 +90,7 @@ def test_interrupt_keeps_finished_epochs_and_their_checkpoint(tmp_path, signum):
     assert not (tmp_path / 'mlp_20.model').exists()  # the legacy pair comes at the end only
 
 
+@pytest.mark.slow
 @needs_shared_mnist
 def test_one_epoch_of_full_mnist_matches_the_legacy(tmp_path):
     result = run_cli('--data-dir', SHARED_MNIST, '--epoch', '1', '--seed', '0', '-o', str(tmp_path))

@@ -88,7 +88,6 @@ def test_another_configuration_gets_one_line_and_no_verdict(tmp_path, change, sa
     assert len(lines) == 1 and said in lines[0] and 'no verdict' in lines[0]
 
 
-@pytest.mark.skipif(not os.path.isfile(compare.BAND), reason='the band is not shipped yet')
 def test_the_verdict_on_the_committed_run_and_on_the_2017_log():
     """The README's figures: results/mnist_dimz20 and the 2017 log itself, against the band
     shipped in the package."""
@@ -97,6 +96,23 @@ def test_the_verdict_on_the_committed_run_and_on_the_2017_log():
         assert result.returncode == 0, result.stderr
         assert 'test loss inside the 5-seed band at' in result.stdout
         assert 'verdict: reproduced' in result.stdout
+        assert "epoch 100 (past the band's 20 epochs): test loss" in result.stdout
+
+
+def test_a_band_shorter_than_the_run_and_a_seed_of_the_band(tmp_path):
+    """A run is judged inside the band's epochs and against the 2017 log beyond them; a run
+    of the band is inside it, whatever band.csv's rounding to 4 decimals does to its edge."""
+    from chainer_vae import seed_band
+    member = shifted(LEGACY, -0.123456)
+    spread = {k: (np.array(LEGACY[k][:20]), np.array(member[k][:20]),
+                  np.array(LEGACY[k][:20]) + 1) for k in compare.KEYS}
+    (tmp_path / 'band.csv').write_text(seed_band.csv_text(spread, 5))
+    write_run(tmp_path / 'run', member)
+    lines, _ = compare.report(str(tmp_path / 'run'), band_path=str(tmp_path / 'band.csv'))
+    assert 'at 20 of 20 epochs' in lines[1]
+    assert lines[3] == "epoch 100 (past the band's 20 epochs): test loss %.2f against the " \
+        "2017 run's %.2f" % (member['test_loss'][-1], LEGACY['test_loss'][-1])
+    assert 'over epochs 10 to 100' in lines[4] and lines[5].startswith('verdict: reproduced')
 
 
 def test_the_band_file_is_the_seed_bands(tmp_path):

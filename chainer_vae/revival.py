@@ -1,17 +1,24 @@
 """Chainer 7.8.1 on today's Python, NumPy and CuPy: the one place we patch around it.
 
 Chainer's last release (2020) predates NumPy 2, Python 3.12 and CuPy 8+. Five
-things break or make noise when it is imported today, and three of its functions fail;
-each patch below applies only when its piece is really missing, so on an old stack
-(NumPy 1.23, Python 3.11 with setuptools < 82) ``apply()`` changes nothing.
+things break or make noise when it is imported today, and some of its functions fail or
+warn; each patch below applies only when its cause is really present: on the stack
+chainer was made for (Python before 3.10, NumPy before 1.24, setuptools before 80, h5py
+2) only 13, a race in CPython itself, applies.
 
 1. NumPy 2 removed ``np.sctypes``; ``chainer.functions.array.as_strided`` reads
    it at import time. We restore the NumPy 1.x table.
 2. ``chainer._environment_check`` imports ``numpy.distutils`` (gone with
-   Python 3.12 / NumPy 2) and ``pkg_resources`` (gone from setuptools >= 82),
+   Python 3.12 / NumPy 2; NumPy 1.x's fails to import where setuptools >= 74 supplies
+   ``distutils``, which no longer has the ``msvccompiler`` it imports) and
+   ``pkg_resources`` (gone from setuptools >= 82),
    and ``chainer.testing`` (behind ``chainer.gradient_check``) needs
    ``pkg_resources`` too. We register small stand-ins for exactly the names
-   chainer uses, built on ``importlib.metadata``.
+   chainer uses, built on ``importlib.metadata``. Where setuptools < 82 still has
+   ``pkg_resources``, importing it warns that it is deprecated (a UserWarning in
+   setuptools 80.9 and 81, printed by every command; a DeprecationWarning, hidden by
+   default, in 80.0): there we import it first with exactly that warning ignored, so
+   chainer's import finds it loaded.
 3. Chainer's version check (chainer/_environment_check.py, line 64) warns that
    any CuPy >= 8 "may not be compatible", but only for the package names it
    knows (chainer/_version.py: ``cupy`` and ``cupy-cuda80`` ... ``cupy-cuda120``;
@@ -39,7 +46,8 @@ replaced, never chainer's code changed):
    resize_images.py, ``compute_indices_and_weights``, lines 179-196), an alias of the
    builtin float that NumPy 1.24 removed. Where NumPy lacks it, that one function is
    re-made from chainer's own code with a view of NumPy that adds ``float`` (= the
-   builtin, as the alias was) as its ``numpy``; NumPy itself is not touched.
+   builtin, as the alias was) as its ``numpy``; NumPy itself is not touched (nor by
+   the views of 12-16).
 7. ``F.pad_sequence`` writes its Python-int ``padding`` into arrays of the input's
    dtype (chainer/functions/array/pad_sequence.py, line 55). NumPy 2's integer rules
    (NEP 50) refuse an int out of the dtype's range, e.g. -1 into uint8, which NumPy 1
@@ -73,6 +81,47 @@ replaced, never chainer's code changed):
     re-made from chainer's own code with a ``getattr`` that does not see a NumPy
     array's ``device``, as under NumPy 1.
 
+What today's Python, NumPy and h5py deprecated or changed under chainer, each mended only
+where it warns or differs, so that chainer's own code raises no warning (its test suite
+runs with every warning an error):
+
+12. ``MultiprocessIterator`` starts its prefetch thread with ``Thread.setDaemon``
+    (chainer/iterators/multiprocess_iterator.py, ``_PrefetchLoop.launch_thread``,
+    line 475), deprecated since Python 3.10. Where it warns, ``launch_thread`` is
+    re-made from chainer's own code with a ``threading`` whose ``Thread.setDaemon``
+    sets ``daemon``, as the deprecated method does.
+13. With ``maxtasksperchild``, the prefetch thread could die and the iterator hang
+    for ever: CPython's ``Pool.map_async`` divides by the number of live workers
+    (``len(self._pool)``) to size its chunks, and for a moment, while the pool's
+    handler replaces retired workers, that number is 0 (CPython gh-82980):
+    ``ZeroDivisionError`` kills chainer's prefetch thread, and the iterator's
+    ``_Communicator.get`` (line 328) waits for a batch that never comes. Where
+    ``map_async`` divides so, ``launch_thread`` (as in 12) makes a pool whose
+    ``map_async`` sizes the chunks by the number of processes asked for, the same
+    number whenever the pool is full, and never 0.
+14. ``F.fix`` (chainer/functions/math/fix.py, line 22, and so ``F.fmod``'s gradient)
+    calls ``numpy.fix``, deprecated in NumPy 2.5 for ``numpy.trunc``, which rounds
+    the same way (towards zero). Where ``numpy.fix`` warns, ``fix`` is re-made from
+    chainer's own code with a ``backend`` that hands it a NumPy whose ``fix`` is
+    ``trunc`` (CuPy's ``fix`` is left as it is); ``F.fix`` and its module's name
+    both get it.
+15. ``L.Maxout`` with a callable ``initialW`` or ``initial_bias`` reshapes the
+    parameter by assigning its ``shape`` (chainer/links/activation/maxout.py, lines
+    75-77 and 95-97), deprecated in NumPy 2.5. Where that warns, ``Maxout.__init__``
+    hands chainer's own code such an initializer as a chainer ``Initializer``
+    (which chainer passes on untouched) that gives the callable a reshaped view.
+16. ``concat_examples`` with ``padding`` calls ``numpy.maximum(shape, array.shape,
+    shape)`` (chainer/dataset/convert.py, ``_concat_arrays_with_padding``, line
+    322): an ``out`` passed by position, deprecated in NumPy 2.5. Where that warns,
+    the function is re-made from chainer's own code with a ``numpy`` whose
+    ``maximum`` passes its third argument as ``out=``.
+17. ``HDF5Deserializer`` reads a string into a ``str`` as ``type(value)(numpy.asarray(
+    dataset))`` (chainer/serializers/hdf5.py, line 223): h5py 2 read a
+    variable-length string dataset as ``str``, h5py 3 reads it as ``bytes``, so
+    ``'abc'`` came back as ``"b'abc'"``. Under h5py 3, a scalar variable-length
+    string read into a ``str`` is decoded (``dataset.asstr()``), as h5py 2 did;
+    everything else goes to chainer's own ``__call__``.
+
 ``chainer_vae/__init__.py`` calls ``apply()`` before anything imports chainer.
 """
 import ast
@@ -80,9 +129,11 @@ import importlib.abc
 import importlib.machinery
 import importlib.metadata
 import importlib.util
+import multiprocessing.pool
 import os
 import re
 import sys
+import threading
 import types
 import warnings
 
@@ -99,15 +150,24 @@ _SCTYPES = {
 
 
 def _missing(module_name):
-    """True when ``module_name`` cannot be imported (a parent missing counts)."""
+    """True when the top-level module ``module_name`` cannot be found."""
     if module_name in sys.modules:  # imported already, or our stand-in
         return False
     try:
+        return importlib.util.find_spec(module_name) is None
+    except ImportError:  # a finder that refuses it
+        return True
+
+
+def _unimportable(module_name):
+    """True when importing ``module_name`` fails (a parent missing counts)."""
+    try:
         with warnings.catch_warnings():  # NumPy 1.x warns that numpy.distutils is deprecated
             warnings.simplefilter('ignore', DeprecationWarning)
-            return importlib.util.find_spec(module_name) is None
+            importlib.import_module(module_name)
     except ImportError:
         return True
+    return False
 
 
 def _pkg_resources_standin():
@@ -148,6 +208,21 @@ def _pkg_resources_standin():
                 get_distribution, require, WorkingSet):
         setattr(mod, obj.__name__, obj)
     return mod
+
+
+PKG_RESOURCES_DEPRECATED = 'pkg_resources is deprecated as an API'
+
+
+def _import_pkg_resources_quietly():
+    """Import pkg_resources without its warning that it is deprecated; True if it gave one."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings('always', re.escape(PKG_RESOURCES_DEPRECATED))
+        importlib.import_module('pkg_resources')
+    ours = [w for w in caught if str(w.message).startswith(PKG_RESOURCES_DEPRECATED)]
+    for w in caught:  # any other warning of that import, as it would have come
+        if w not in ours:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return bool(ours)
 
 
 def _numpy_distutils_standin():
@@ -205,12 +280,15 @@ def _cupy_patches(cupy):
     return applied
 
 
-class _NumpyWithFloat(types.ModuleType):
-    """NumPy, as one chainer function sees it, with NumPy 1's alias ``float`` (patch 6)."""
-    float = float
+class _ModuleWith(types.ModuleType):
+    """``module`` as one chainer function sees it: with ``names`` of ours in place of its own."""
 
-    def __getattr__(self, name):
-        return getattr(numpy, name)
+    def __init__(self, module, **names):
+        super().__init__(module.__name__)
+        self.__dict__.update(names, _module=module)
+
+    def __getattr__(self, name):  # the names not given
+        return getattr(self._module, name)
 
 
 def _remade(function, **names):
@@ -314,6 +392,106 @@ def _getattr_of_numpy1(obj, name, *default):
     return getattr(obj, name, *default)
 
 
+def _warns(function, *args):
+    """True where ``function(*args)`` gives a DeprecationWarning (patches 12, 14-16)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', DeprecationWarning)
+        function(*args)
+    return any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+class _Thread(threading.Thread):
+    """threading.Thread whose setDaemon does what it did before Python 3.10 (patch 12)."""
+
+    def setDaemon(self, daemonic):
+        self.daemon = daemonic
+
+
+class _Pool(multiprocessing.pool.Pool):
+    """multiprocessing's Pool that sizes map_async's chunks by its processes (patch 13)."""
+
+    def map_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
+        if chunksize is None:  # CPython's formula, with the processes for the live workers
+            iterable = iterable if hasattr(iterable, '__len__') else list(iterable)
+            chunksize = -(-len(iterable) // (self._processes * 4))
+        return super().map_async(func, iterable, chunksize, callback, error_callback)
+
+
+def _pool_of_processes(*args, **kwargs):
+    """``multiprocessing.Pool(...)``, made a _Pool (patch 13)."""
+    return _Pool(*args, context=multiprocessing.get_context(), **kwargs)
+
+
+def _pool_divides_by_live_workers():
+    """True where Pool.map_async divides by the live workers, however many (gh-82980)."""
+    pool = multiprocessing.pool.Pool.__new__(multiprocessing.pool.Pool)  # no processes
+    pool._state, pool._pool = multiprocessing.pool.RUN, []  # as while workers are replaced
+    try:
+        pool.map_async(len, [()])
+    except ZeroDivisionError:
+        return True
+    except AttributeError:  # it went on, to the parts of a pool this one lacks
+        return False
+    finally:
+        pool._state = multiprocessing.pool.CLOSE  # no "unclosed pool" warning
+    return False
+
+
+def _get_array_module_fix_by_trunc(*args):
+    """chainer.backend.get_array_module, NumPy's ``fix`` being ``trunc`` (patch 14)."""
+    from chainer import backend
+    xp = backend.get_array_module(*args)
+    return _ModuleWith(numpy, fix=numpy.trunc) if xp is numpy else xp
+
+
+def _maxout_init(original):
+    """Maxout.__init__ with callable initializers reshaped without ``shape =`` (patch 15)."""
+    from chainer import initializer
+
+    class Reshaped(initializer.Initializer):
+        """A callable initializer, given the parameter as the shape chainer promises it."""
+
+        def __init__(self, function, shape):
+            super().__init__()
+            self.function, self.shape = function, shape
+
+        def __call__(self, array):
+            view = array.reshape(self.shape)
+            self.function(view)
+            array[...] = view.reshape(array.shape)  # a no-op where reshape made a view
+
+    def __init__(self, in_size, out_size, pool_size, initialW=None, initial_bias=0):
+        def reshaped(init, shape):  # what chainer's own code wraps: a plain callable
+            if callable(init) and not isinstance(init, initializer.Initializer):
+                return Reshaped(init, shape)
+            return init
+        original(self, in_size, out_size, pool_size,
+                 reshaped(initialW, (out_size, pool_size, in_size)),
+                 reshaped(initial_bias, (out_size, pool_size)))
+    __init__.__doc__, __init__.__wrapped__ = original.__doc__, original
+    return __init__
+
+
+def _maximum_out_by_keyword(x1, x2, out=None):
+    """numpy.maximum with a third positional argument passed as ``out=`` (patch 16)."""
+    return numpy.maximum(x1, x2, out=out)
+
+
+def _hdf5_call_reading_str(original):
+    """HDF5Deserializer.__call__ reading a variable-length string as h5py 2 did (patch 17)."""
+    import h5py
+
+    def __call__(self, key, value):
+        if isinstance(value, str) and self.group is not None and key in self.group:
+            dataset = self.group[key]
+            string = h5py.check_string_dtype(dataset.dtype)
+            if string is not None and string.length is None and dataset.shape == ():
+                return type(value)(dataset.asstr()[()])
+        return original(self, key, value)
+    __call__.__doc__, __call__.__wrapped__ = original.__doc__, original
+    return __call__
+
+
 def _library_patches():
     """Patches 6-11 in chainer's own functions; return their names."""
     from chainer import variable
@@ -324,7 +502,7 @@ def _library_patches():
     if not hasattr(numpy, 'float') and not hasattr(resize_images.compute_indices_and_weights,
                                                    '__wrapped__'):
         resize_images.compute_indices_and_weights = _remade(
-            resize_images.compute_indices_and_weights, numpy=_NumpyWithFloat('numpy'))
+            resize_images.compute_indices_and_weights, numpy=_ModuleWith(numpy, float=float))
         applied.append('resize_images-numpy.float')
     numpy2 = int(numpy.__version__.split('.')[0]) >= 2
     if numpy2 and not hasattr(pad_sequence.PadSequence.forward, '__wrapped__'):
@@ -351,20 +529,62 @@ def _library_patches():
     return applied
 
 
+def _warning_patches():
+    """Patches 12-17 in chainer's own functions; return their names."""
+    import chainer.functions
+    from chainer.dataset import convert
+    from chainer.functions.math import fix
+    from chainer.iterators import multiprocess_iterator
+    from chainer.links.activation import maxout
+    from chainer.serializers import hdf5
+    applied, loop = [], multiprocess_iterator._PrefetchLoop
+    if not hasattr(loop.launch_thread, '__wrapped__'):
+        names = {}  # for launch_thread, patches 12 and 13
+        if _warns(threading.Thread().setDaemon, True):
+            names['threading'] = _ModuleWith(threading, Thread=_Thread)
+            applied.append('multiprocess_iterator-setDaemon')
+        if _pool_divides_by_live_workers():
+            names['multiprocessing'] = _ModuleWith(multiprocessing, Pool=_pool_of_processes)
+            applied.append('multiprocess_iterator-pool-chunks')
+        if names:
+            loop.launch_thread = _remade(loop.launch_thread, **names)
+    if _warns(numpy.fix, 0.5) and not hasattr(fix.fix, '__wrapped__'):
+        fix.fix = chainer.functions.fix = _remade(fix.fix, backend=_ModuleWith(
+            fix.backend, get_array_module=_get_array_module_fix_by_trunc))
+        applied.append('fix-numpy.fix')
+    if (_warns(setattr, numpy.zeros(1), 'shape', (1,))
+            and not hasattr(maxout.Maxout.__init__, '__wrapped__')):
+        maxout.Maxout.__init__ = _maxout_init(maxout.Maxout.__init__)
+        applied.append('maxout-shape')
+    if (_warns(numpy.maximum, 0, 0, numpy.zeros(()))
+            and not hasattr(convert._concat_arrays_with_padding, '__wrapped__')):
+        convert._concat_arrays_with_padding = _remade(
+            convert._concat_arrays_with_padding,
+            numpy=_ModuleWith(numpy, maximum=_maximum_out_by_keyword))
+        applied.append('concat_examples-maximum-out')
+    if (hdf5._available and hdf5.h5py.version.version_tuple >= (3,)
+            and not hasattr(hdf5.HDF5Deserializer.__call__, '__wrapped__')):
+        hdf5.HDF5Deserializer.__call__ = _hdf5_call_reading_str(hdf5.HDF5Deserializer.__call__)
+        applied.append('hdf5-str')
+    return applied
+
+
 def apply():
     """Apply the patches that this Python/NumPy/CuPy needs; return their names."""
     applied = []
     if not hasattr(numpy, 'sctypes'):  # NumPy 2 raises AttributeError here
         numpy.sctypes = _SCTYPES
         applied.append('numpy.sctypes')
-    if _missing('numpy.distutils.system_info'):
+    if _unimportable('numpy.distutils.system_info'):
         sys.modules.update(_numpy_distutils_standin())
         applied.append('numpy.distutils')
     if _missing('pkg_resources'):
         sys.modules['pkg_resources'] = _pkg_resources_standin()
         applied.append('pkg_resources')
+    elif 'pkg_resources' not in sys.modules and _import_pkg_resources_quietly():
+        applied.append('pkg_resources-warning')
     cupy = _installed_cupy()
     if cupy is not None:
         applied += _cupy_patches(cupy)
-    return applied + _library_patches()
+    return applied + _library_patches() + _warning_patches()
 

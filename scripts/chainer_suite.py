@@ -1,30 +1,39 @@
-"""Chainer 7.8.1's own CPU test suite through the revival layer (chainer_vae/revival.py).
+"""Chainer 7.8.1's own CPU test suite, under its own rules, through the revival layer
+(chainer_vae/revival.py).
 
     python scripts/chainer_suite.py [--suite ../shared/chainer-tests] [--out FILE.md]
-                                    [PATH_IN_THE_SUITE ...]
+                                    [--timeout SECONDS] [PATH_IN_THE_SUITE ...]
 
 Copies the suite (chainer's tests as tagged for v7.8.1; not part of this project) into a
-scratch folder and runs it with pytest, ``import chainer_vae`` first. Then:
+scratch folder and runs it with pytest, ``import chainer_vae`` first, as chainer ran it:
+its own warnings configuration (CHAINER_FILTERWARNINGS below, from the setup.cfg of
+chainer's sdist: every warning an error, but for the few chainer lists), h5py installed (the HDF5
+serializer's tests), the ``slow`` tests included, and a time limit per test
+(pytest-timeout), so that a hang is a failure with its name. Needs the test extra
+(``pip install -e '.[test]'``: mock, h5py, pytest-timeout). Then:
 
-- Environment-only cases are deselected by their markers and counted apart: ``gpu``
-  (and chainer's ``attr.multi_gpu``), ``cudnn``, ``ideep``, ``slow``, and the backends
+- Environment-only cases are deselected and counted apart: ``gpu`` (and chainer's
+  ``attr.multi_gpu``), ``cudnn`` and ``ideep`` by their markers, the backends
   chainer.testing injects that this machine lacks (CUDA, ChainerX, cuDNN, iDeep: their
-  ids say ``use_cuda_true`` ...). They need a GPU, cuDNN, iDeep or a ChainerX build
-  (PyPI's chainer has none), not the revival; ``slow`` ones are left out for time.
+  ids say ``use_cuda_true`` ...), and NETWORK below by name (the dataset downloads). They
+  need a GPU, cuDNN, iDeep, a ChainerX build (PyPI's chainer has none) or the network,
+  not the revival.
 - Test-side incompatibilities are the harness's, never the library's: the suite's
   own uses of names NumPy removed (``numpy.product``, ``np.int``, ``numpy.object``,
   ``numpy.bool``, ``numpy.complex_``) are rewritten in the scratch copy to what they
-  meant; the cases whose *test code* needs NumPy 1 otherwise (TEST_SIDE below, each
-  with its reason) are run as non-strict xfails and counted apart. NumPy itself is not touched.
+  meant; the cases whose *test code* fails on today's NumPy or pytest otherwise
+  (TEST_SIDE below, each with its reason and the one exception it raises) are run as
+  non-strict xfails of that exception only, and counted apart.
 - Prints, and writes to ``--out``, passed / failed / skipped / xfailed (chainer's own
-  xfail marks) / test-side per module, and the failures by name.
+  xfail marks) / test-side per module, and the failures by name. Exits 1 when a test
+  failed or pytest's own exit status says the run did not end as counted.
 
-Without paths: the whole suite (three runs side by side took 8 minutes on 2 cores). The
-fast subset CI runs (tests/test_chainer_suite.py) is FAST below: the VAE path and every
-module a patch touches.
+Without paths: the whole suite. The fast subset CI runs (tests/test_chainer_suite.py) is
+FAST below: the VAE path and every module a patch touches.
 """
 import argparse
 import collections
+import importlib.util
 import json
 import os
 import platform
@@ -63,31 +72,94 @@ REMOVED_NAMES = [(re.compile(r'\b(numpy|np)\.product\('), r'\1.prod('),
                  (re.compile(r'\b(numpy|np)\.bool\b(?![0-9_])'), 'bool'),
                  (re.compile(r'\b(numpy|np)\.complex_\b'), r'\1.complex128')]
 
-# cases whose test code (not chainer's) fails under NumPy 2: node id pattern -> reason
+# chainer's pytest configuration: [tool:pytest] of setup.cfg in the chainer 7.8.1 sdist, its
+# filterwarnings (every warning an error but these) and markers as they are there
+CHAINER_FILTERWARNINGS = [
+    'error',
+    'default::ImportWarning',
+    r'ignore:Some of grads are ignored by chainer\.backward\.:RuntimeWarning',
+    r'ignore:numpy\.ufunc size changed, may indicate binary incompatibility:RuntimeWarning',
+    r'ignore:numpy\.dtype size changed, may indicate binary incompatibility:RuntimeWarning',
+    'ignore:ChainerX core binary is built in debug mode:UserWarning',
+    'ignore:Accelerate has been detected as a NumPy backend library:UserWarning:chainer[.*]',
+    'ignore::chainer.warnings.PerformanceWarning',
+    'ignore::chainer.backends.cuda._PerformanceWarning',
+    r'ignore::FutureWarning:chainer\.utils\.experimental',
+    r'ignore:in the future np\.array_split will retain the shape of arrays with a zero size:'
+    r'FutureWarning:numpy\.lib\.shape_base',
+    r'ignore::DeprecationWarning:scipy\._lib\._numpy_compat',
+    r'ignore::DeprecationWarning:scipy\.stats\.morestats',
+    r'ignore::DeprecationWarning:theano\.configparser',
+    r'ignore::DeprecationWarning:theano\.gof\.cmodule',
+    r"ignore:Using or importing the ABCs from 'collections':DeprecationWarning:google\.protobuf",
+    r'ignore::DeprecationWarning:h5py\._hl\.base',
+    r"ignore:Using or importing the ABCs from 'collections':DeprecationWarning:onnx\.helper",
+    'ignore:.* is a deprecated alias for the builtin:DeprecationWarning:onnx',
+    'ignore::DeprecationWarning:cupy',
+]
+CHAINER_MARKERS = [
+    'chainerx: Tests to use ChainerX', 'cudnn: Tests to use cuDNN', 'gpu: Tests to run on GPU',
+    'ideep: Tests to use IDeep', 'theano: Tests to use Theano',
+    'multi_gpu: Tests to uses multi GPUs', 'slow: Tests thats takes time',
+    'parametrize_device: Parametrize ChainerX devices',
+    'parametrize_device_name: Parametrize ChainerX device names',
+]
+# the same there but for addopts (doctests of chainer's sources, not its test suite)
+PYTEST_INI = ('[pytest]\npython_files = test_*.py\npython_classes = Test\n'
+              'python_functions = test\n'
+              + ''.join('%s =\n' % key + ''.join('    %s\n' % line for line in lines)
+                        for key, lines in (('filterwarnings', CHAINER_FILTERWARNINGS),
+                                           ('markers', CHAINER_MARKERS))))
+
+# seconds a test may take before it counts as failed (pytest-timeout): the slowest that
+# finish here (the VGG and ResNet cases, test_vision.py) take TODO on a busy 2-core machine
+TIMEOUT = 600
+
+# cases that download a dataset (chainer.datasets.get_*; no cache): node id pattern -> source
+NETWORK = {
+    r'datasets_tests/test_mnist\.py::.*::test_get_mnist': 'MNIST from yann.lecun.com',
+    r'datasets_tests/test_mnist\.py::.*::test_get_fashion_mnist': 'Fashion-MNIST from '
+    'fashion-mnist.s3-website.eu-central-1.amazonaws.com',
+    r'datasets_tests/test_mnist\.py::.*::test_get_kuzushiji_mnist': 'Kuzushiji-MNIST '
+    'from codh.rois.ac.jp',
+    r'datasets_tests/test_cifar\.py::.*::test_get_cifar': 'CIFAR-10 and CIFAR-100 from '
+    'www.cs.toronto.edu',
+    r'datasets_tests/test_svhn\.py::.*::test_get_svhn': 'SVHN from ufldl.stanford.edu',
+}
+
+# cases whose test code (not chainer's) fails on today's NumPy or pytest:
+# node id pattern -> (the exception it raises, why)
 TEST_SIDE = {
-    r'test_pad_sequence\.py::.*dtype=uint.*pad=-1': "the expected value self.dtype(self.pad) "
-    "(test line 73): NumPy 2 refuses numpy.uint8(-1) (NEP 50); chainer's own result is "
-    "checked on the line before it",
-    r'test_det\.py::DetFunctionTest.*::test_det_scaling': 'float(scaling ** x.shape[1]) on '
-    'a 1-element array (test line 92): NumPy 2 converts only 0-d arrays to Python scalars',
+    r'test_pad_sequence\.py::.*dtype=uint.*pad=-1': ('OverflowError', "the expected value "
+        "self.dtype(self.pad) (test line 73): NumPy 2 refuses numpy.uint8(-1) (NEP 50); "
+        "chainer's own result is checked on the line before it"),
+    r'test_det\.py::DetFunctionTest.*::test_det_scaling': ('TypeError', 'float(scaling ** '
+        'x.shape[1]) on a 1-element array (test line 92): NumPy 2 converts only 0-d arrays '
+        'to Python scalars'),
     r'test_softmax_cross_entropy\.py::.*dtype=float16.*shape_ignore=\(\(300000, 2\).*'
-    r'weight_apply=True': 'the expected loss sums 300,000 float16 terms into the Python '
-    'float loss_expect (test lines 177-189): NumPy 1 promoted that sum to float64, under '
-    'NumPy 2 (NEP 50) it stays float16 and overflows to inf, so the expected value is nan',
+    r'weight_apply=True': ('AssertionError', 'the expected loss sums 300,000 float16 terms '
+        'into the Python float loss_expect (test lines 177-189): NumPy 1 promoted that sum to '
+        'float64, under NumPy 2 (NEP 50) it stays float16 and overflows to inf, so the '
+        'expected value is nan'),
 }
 
 CONFTEST = '''
-import collections, json, os, re
+import builtins, collections, json, os, re
 import pytest
 import chainer_vae  # noqa: F401  (the revival, before the suite imports chainer)
 
-TEST_SIDE = %r
-ENVIRONMENT = ('gpu', 'multi_gpu', 'cudnn', 'ideep', 'slow')
+NETWORK, TEST_SIDE = %r, %r
+ENVIRONMENT = ('gpu', 'multi_gpu', 'cudnn', 'ideep')
 # chainer.testing.inject_backend_tests names its backends in the test's id
 BACKENDS = (('use_cuda_true', 'gpu'), ('use_chainerx_true', 'chainerx'),
             ('use_cudnn_always', 'cudnn'), ('use_ideep_always', 'ideep'))
 COUNTS = collections.defaultdict(collections.Counter)
 FAILED = []  # [node id, the error's last line]
+
+
+def _exception(name):  # 'OverflowError' or 'pytest.PytestReturnNotNoneWarning'
+    module, _, attribute = name.rpartition('.')
+    return getattr(__import__(module) if module else builtins, attribute)
 
 
 def _failed(report):
@@ -99,22 +171,19 @@ def _module(nodeid):
     return nodeid.split('::')[0]
 
 
-def pytest_configure(config):
-    for name in ENVIRONMENT:
-        config.addinivalue_line('markers', name)
-
-
 def pytest_collection_modifyitems(config, items):
     kept = []
     for item in items:
         env = [m for m in ENVIRONMENT if item.get_closest_marker(m) is not None]
         env += [name for part, name in BACKENDS if part in item.nodeid]
+        env += ['network' for pattern in NETWORK if re.search(pattern, item.nodeid)]
         if env:
             COUNTS[_module(item.nodeid)]['environment (%%s)' %% env[0]] += 1
             continue
-        for pattern, reason in TEST_SIDE.items():
+        for pattern, (exception, reason) in TEST_SIDE.items():
             if re.search(pattern, item.nodeid):
-                item.add_marker(pytest.mark.xfail(reason='test-side: ' + reason, strict=False))
+                item.add_marker(pytest.mark.xfail(reason='test-side: ' + reason, strict=False,
+                                                  raises=_exception(exception)))
         kept.append(item)
     config.hook.pytest_deselected(items=[i for i in items if i not in kept])
     items[:] = kept
@@ -169,12 +238,18 @@ def copy_suite(suite, scratch):
                     with open(path, 'w', encoding='utf-8') as f:
                         f.write(new)
     with open(os.path.join(scratch, 'conftest.py'), 'w') as f:
-        f.write(CONFTEST % (TEST_SIDE,))
+        f.write(CONFTEST % (NETWORK, TEST_SIDE))
+    with open(os.path.join(scratch, 'pytest.ini'), 'w') as f:
+        f.write(PYTEST_INI)
     return rewritten
 
 
-def run(paths=(), suite=SUITE):
+def run(paths=(), suite=SUITE, timeout=TIMEOUT):
     """{module: Counter of outcomes}, and the failures: [node id, last line of the error]."""
+    missing = [m for m in ('mock', 'h5py', 'pytest_timeout') if importlib.util.find_spec(m) is None]
+    if missing:
+        sys.exit("chainer_suite: error: chainer's tests need %s: pip install -e '.[test]'"
+                 % ', '.join(missing))
     scratch = tempfile.mkdtemp(prefix='chainer-suite-')
     try:
         copy_suite(suite, scratch)
@@ -187,8 +262,8 @@ def run(paths=(), suite=SUITE):
                    PYTHONPATH=os.pathsep.join([site, REPO] + [p for p in [
                        os.environ.get('PYTHONPATH')] if p]))
         done = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
-                               '-o', 'addopts=', '--rootdir', scratch,
-                               '--continue-on-collection-errors']
+                               '-c', os.path.join(scratch, 'pytest.ini'), '--rootdir', scratch,
+                               '--timeout', str(timeout), '--continue-on-collection-errors']
                               + list(paths or [T]), cwd=scratch, env=env,
                               stdout=subprocess.DEVNULL)
         if not os.path.isfile(counts_file):  # pytest stopped before its session ended
@@ -196,10 +271,17 @@ def run(paths=(), suite=SUITE):
                      % done.returncode)
         with open(counts_file) as f:
             found = json.load(f)
-        return ({m: collections.Counter(c) for m, c in found['counts'].items()},
-                found['failed'])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    counts = {m: collections.Counter(c) for m, c in found['counts'].items()}
+    # pytest's own verdict must be the counted one: 1 where something failed, else 0
+    # (5: every case deselected as environment)
+    ran = sum(c[k] for c in counts.values() for k in ('passed', 'skipped', 'xfailed', 'test-side'))
+    expected = 1 if found['failed'] else (0 if ran else 5)
+    if done.returncode != expected:
+        sys.exit('chainer_suite: error: pytest exited with status %d, but counted %d failures '
+                 'in %d cases' % (done.returncode, len(found['failed']), ran))
+    return counts, found['failed']
 
 
 def report(counts, failed, command):
@@ -236,13 +318,15 @@ def main(argv=None):
     p.add_argument('--suite', default=SUITE, help='the folder holding the suite\'s tests/')
     p.add_argument('--fast', action='store_true', help='the fast subset (FAST)')
     p.add_argument('--out', help='write the report there too')
+    p.add_argument('--timeout', type=float, default=TIMEOUT,
+                   help='seconds a test may take before it fails (default %(default)s)')
     args = p.parse_args(argv)
     if not os.path.isdir(os.path.join(args.suite, 'tests')):
         sys.exit('chainer_suite: error: %s has no tests/ (the suite is in ../shared/'
                  'chainer-tests beside the project)' % args.suite)
     command = 'python scripts/chainer_suite.py ' + ' '.join(sys.argv[1:] if argv is None
                                                             else argv)
-    counts, failed = run(FAST if args.fast else args.paths, args.suite)
+    counts, failed = run(FAST if args.fast else args.paths, args.suite, args.timeout)
     text, totals = report(counts, failed, command.strip())
     print(text.split('\n\nEvery module:')[0])
     if args.out:

@@ -4,21 +4,20 @@ Chainer's last release (2020) predates NumPy 2, Python 3.12 and CuPy 8+. Five
 things break or make noise when it is imported today, and some of its functions fail or
 warn; each patch below applies only when its cause is really present: on the stack
 chainer was made for (Python before 3.10, NumPy before 1.24, setuptools before 80, h5py
-2) only 13, a race in CPython itself, applies.
+2) only 17 and 18, a race in CPython and a defect of chainer's own, apply.
 
 1. NumPy 2 removed ``np.sctypes``; ``chainer.functions.array.as_strided`` reads
    it at import time. We restore the NumPy 1.x table.
 2. ``chainer._environment_check`` imports ``numpy.distutils`` (gone with
    Python 3.12 / NumPy 2; NumPy 1.x's fails to import where setuptools >= 74 supplies
    ``distutils``, which no longer has the ``msvccompiler`` it imports) and
-   ``pkg_resources`` (gone from setuptools >= 82),
-   and ``chainer.testing`` (behind ``chainer.gradient_check``) needs
-   ``pkg_resources`` too. We register small stand-ins for exactly the names
-   chainer uses, built on ``importlib.metadata``. Where setuptools < 82 still has
-   ``pkg_resources``, importing it warns that it is deprecated (a UserWarning in
-   setuptools 80.9 and 81, printed by every command; a DeprecationWarning, hidden by
-   default, in 80.0): there we import it first with exactly that warning ignored, so
-   chainer's import finds it loaded.
+   ``pkg_resources`` (gone from setuptools >= 82), and ``chainer.testing`` (behind
+   ``chainer.gradient_check``) needs ``pkg_resources`` too. We register small
+   stand-ins for exactly the names chainer uses, built on ``importlib.metadata``.
+   Where setuptools < 82 still has ``pkg_resources``, importing it warns that it is
+   deprecated (a UserWarning in setuptools 80.9 and 81, printed by every command; a
+   DeprecationWarning, hidden by default, in 80.0): there we import it first with
+   exactly that warning ignored, so chainer's import finds it loaded.
 3. Chainer's version check (chainer/_environment_check.py, line 64) warns that
    any CuPy >= 8 "may not be compatible", but only for the package names it
    knows (chainer/_version.py: ``cupy`` and ``cupy-cuda80`` ... ``cupy-cuda120``;
@@ -38,8 +37,8 @@ chainer was made for (Python before 3.10, NumPy before 1.24, setuptools before 8
    imported we tell chainer so with its own switch, ``CHAINER_CUDNN=0``,
    unless the user set it.
 
-Then chainer is imported, and what NumPy 2, protobuf 4 and SciPy broke in it is mended,
-each only where its cause is present (a function, a name or one generated module
+Then chainer is imported, and what NumPy 2, protobuf 4, SciPy and h5py 3 broke in it is
+mended, each only where its cause is present (a function, a name or one generated module
 replaced, never chainer's code changed):
 
 6. ``F.resize_images`` asks for ``numpy.float`` (chainer/functions/array/
@@ -47,7 +46,7 @@ replaced, never chainer's code changed):
    builtin float that NumPy 1.24 removed. Where NumPy lacks it, that one function is
    re-made from chainer's own code with a view of NumPy that adds ``float`` (= the
    builtin, as the alias was) as its ``numpy``; NumPy itself is not touched (nor by
-   the views of 12-16).
+   the views of 13-16).
 7. ``F.pad_sequence`` writes its Python-int ``padding`` into arrays of the input's
    dtype (chainer/functions/array/pad_sequence.py, line 55). NumPy 2's integer rules
    (NEP 50) refuse an int out of the dtype's range, e.g. -1 into uint8, which NumPy 1
@@ -81,24 +80,22 @@ replaced, never chainer's code changed):
     re-made from chainer's own code with a ``getattr`` that does not see a NumPy
     array's ``device``, as under NumPy 1.
 
-What today's Python, NumPy and h5py deprecated or changed under chainer, each mended only
-where it warns or differs, so that chainer's own code raises no warning (its test suite
-runs with every warning an error):
+12. ``HDF5Deserializer`` reads a string into a ``str`` as ``type(value)(numpy.asarray(
+    dataset))`` (chainer/serializers/hdf5.py, line 223): h5py 2 read a
+    variable-length string dataset as ``str``, h5py 3 reads it as ``bytes``, so
+    ``'abc'`` came back as ``"b'abc'"``. Under h5py 3, a scalar variable-length
+    string read into a ``str`` is decoded (``dataset.asstr()``), as h5py 2 did;
+    everything else goes to chainer's own ``__call__``.
 
-12. ``MultiprocessIterator`` starts its prefetch thread with ``Thread.setDaemon``
+What today's Python and NumPy deprecate in chainer's own code is mended where it warns,
+so that chainer's library code raises no warning (its test suite runs with every warning
+an error, and a deprecation is tomorrow's removal):
+
+13. ``MultiprocessIterator`` starts its prefetch thread with ``Thread.setDaemon``
     (chainer/iterators/multiprocess_iterator.py, ``_PrefetchLoop.launch_thread``,
     line 475), deprecated since Python 3.10. Where it warns, ``launch_thread`` is
     re-made from chainer's own code with a ``threading`` whose ``Thread.setDaemon``
     sets ``daemon``, as the deprecated method does.
-13. With ``maxtasksperchild``, the prefetch thread could die and the iterator hang
-    for ever: CPython's ``Pool.map_async`` divides by the number of live workers
-    (``len(self._pool)``) to size its chunks, and for a moment, while the pool's
-    handler replaces retired workers, that number is 0 (CPython gh-82980):
-    ``ZeroDivisionError`` kills chainer's prefetch thread, and the iterator's
-    ``_Communicator.get`` (line 328) waits for a batch that never comes. Where
-    ``map_async`` divides so, ``launch_thread`` (as in 12) makes a pool whose
-    ``map_async`` sizes the chunks by the number of processes asked for, the same
-    number whenever the pool is full, and never 0.
 14. ``F.fix`` (chainer/functions/math/fix.py, line 22, and so ``F.fmod``'s gradient)
     calls ``numpy.fix``, deprecated in NumPy 2.5 for ``numpy.trunc``, which rounds
     the same way (towards zero). Where ``numpy.fix`` warns, ``fix`` is re-made from
@@ -107,20 +104,32 @@ runs with every warning an error):
     both get it.
 15. ``L.Maxout`` with a callable ``initialW`` or ``initial_bias`` reshapes the
     parameter by assigning its ``shape`` (chainer/links/activation/maxout.py, lines
-    75-77 and 95-97), deprecated in NumPy 2.5. Where that warns, ``Maxout.__init__``
+    75-77 and 91-93), deprecated in NumPy 2.5. Where that warns, ``Maxout.__init__``
     hands chainer's own code such an initializer as a chainer ``Initializer``
     (which chainer passes on untouched) that gives the callable a reshaped view.
 16. ``concat_examples`` with ``padding`` calls ``numpy.maximum(shape, array.shape,
     shape)`` (chainer/dataset/convert.py, ``_concat_arrays_with_padding``, line
-    322): an ``out`` passed by position, deprecated in NumPy 2.5. Where that warns,
+    322): an ``out`` passed by position, deprecated in NumPy 2.4. Where that warns,
     the function is re-made from chainer's own code with a ``numpy`` whose
     ``maximum`` passes its third argument as ``out=``.
-17. ``HDF5Deserializer`` reads a string into a ``str`` as ``type(value)(numpy.asarray(
-    dataset))`` (chainer/serializers/hdf5.py, line 223): h5py 2 read a
-    variable-length string dataset as ``str``, h5py 3 reads it as ``bytes``, so
-    ``'abc'`` came back as ``"b'abc'"``. Under h5py 3, a scalar variable-length
-    string read into a ``str`` is decoded (``dataset.asstr()``), as h5py 2 did;
-    everything else goes to chainer's own ``__call__``.
+
+And two ways ``MultiprocessIterator`` could hang for ever, a race in CPython and a defect
+of chainer's own (a dead prefetch thread, and ``_Communicator.get``, line 328, waiting
+for a batch that never comes); today's pytest fails a test whose threads raised, where
+chainer's pinned pytest < 4.2 did not:
+
+17. With ``maxtasksperchild``, CPython's ``Pool.map_async`` divides by the number of
+    live workers (``len(self._pool)``) to size its chunks, and for a moment, while
+    the pool's handler replaces retired workers, that number is 0 (CPython
+    gh-82980): ``ZeroDivisionError`` killed chainer's prefetch thread. Where
+    ``map_async`` divides so, ``launch_thread`` (as in 13) makes a pool whose
+    ``map_async`` sizes the chunks by the number of processes asked for: the same
+    number whenever the pool is full, and never 0.
+18. Pickling a running iterator killed its prefetch thread: ``__getstate__`` collects
+    the state with a serializer that returns None (line 271), and ``serialize``
+    resets the iterator to what the serializer returns. It is replaced by the same
+    function whose serializer returns the value it is given, so the iterator is
+    reset to its own state, as chainer meant.
 
 ``chainer_vae/__init__.py`` calls ``apply()`` before anything imports chainer.
 """
@@ -392,49 +401,69 @@ def _getattr_of_numpy1(obj, name, *default):
     return getattr(obj, name, *default)
 
 
+def _hdf5_call_reading_str(original):
+    """HDF5Deserializer.__call__ reading a variable-length string as h5py 2 did (patch 12)."""
+    import h5py
+
+    def __call__(self, key, value):
+        if isinstance(value, str) and self.group is not None and key in self.group:
+            dataset = self.group[key]
+            string = h5py.check_string_dtype(dataset.dtype)
+            if string is not None and string.length is None and dataset.shape == ():
+                return type(value)(dataset.asstr()[()])
+        return original(self, key, value)
+    __call__.__doc__, __call__.__wrapped__ = original.__doc__, original
+    return __call__
+
+
+def _library_patches():
+    """Patches 6-12 in chainer's own functions; return their names."""
+    from chainer import variable
+    from chainer.distributions import categorical
+    from chainer.functions.array import pad_sequence, resize_images
+    from chainer.functions.math import sparse_matmul
+    from chainer.serializers import hdf5
+    applied = []
+    if not hasattr(numpy, 'float') and not hasattr(resize_images.compute_indices_and_weights,
+                                                   '__wrapped__'):
+        resize_images.compute_indices_and_weights = _remade(
+            resize_images.compute_indices_and_weights, numpy=_ModuleWith(numpy, float=float))
+        applied.append('resize_images-numpy.float')
+    numpy2 = int(numpy.__version__.split('.')[0]) >= 2
+    if numpy2 and not hasattr(pad_sequence.PadSequence.forward, '__wrapped__'):
+        pad_sequence.PadSequence.forward = _pad_sequence_forward(
+            pad_sequence.PadSequence.forward)
+        applied.append('pad_sequence-nep50')
+    if (isinstance(numpy.meshgrid([0], [0]), tuple)
+            and categorical.Categorical.log_prob is not _categorical_log_prob):
+        categorical.Categorical.log_prob = _categorical_log_prob
+        applied.append('categorical-meshgrid')
+    if _old_protobuf_code_refused() and not any(
+            isinstance(f, _CaffePb2Finder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _CaffePb2Finder())
+        applied.append('caffe_pb2-protobuf4')
+    if (sparse_matmul._scipy_available and _scipy_refuses_float16(sparse_matmul.sparse)
+            and not hasattr(sparse_matmul._coo_matmul_cpu, '__wrapped__')):
+        sparse_matmul._coo_matmul_cpu = _coo_matmul_cpu_in_float32(sparse_matmul._coo_matmul_cpu)
+        applied.append('sparse_matmul-float16')
+    if (hasattr(numpy.ndarray, 'device')
+            and not hasattr(variable.Variable.debug_print, '__wrapped__')):
+        variable.Variable.debug_print = _remade(variable.Variable.debug_print,
+                                                getattr=_getattr_of_numpy1)
+        applied.append('debug_print-ndarray.device')
+    if (hdf5._available and hdf5.h5py.version.version_tuple >= (3,)
+            and not hasattr(hdf5.HDF5Deserializer.__call__, '__wrapped__')):
+        hdf5.HDF5Deserializer.__call__ = _hdf5_call_reading_str(hdf5.HDF5Deserializer.__call__)
+        applied.append('hdf5-str')
+    return applied
+
+
 def _warns(function, *args):
-    """True where ``function(*args)`` gives a DeprecationWarning (patches 12, 14-16)."""
+    """True where ``function(*args)`` gives a DeprecationWarning (patches 13-16's cause)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', DeprecationWarning)
         function(*args)
     return any(issubclass(w.category, DeprecationWarning) for w in caught)
-
-
-class _Thread(threading.Thread):
-    """threading.Thread whose setDaemon does what it did before Python 3.10 (patch 12)."""
-
-    def setDaemon(self, daemonic):
-        self.daemon = daemonic
-
-
-class _Pool(multiprocessing.pool.Pool):
-    """multiprocessing's Pool that sizes map_async's chunks by its processes (patch 13)."""
-
-    def map_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
-        if chunksize is None:  # CPython's formula, with the processes for the live workers
-            iterable = iterable if hasattr(iterable, '__len__') else list(iterable)
-            chunksize = -(-len(iterable) // (self._processes * 4))
-        return super().map_async(func, iterable, chunksize, callback, error_callback)
-
-
-def _pool_of_processes(*args, **kwargs):
-    """``multiprocessing.Pool(...)``, made a _Pool (patch 13)."""
-    return _Pool(*args, context=multiprocessing.get_context(), **kwargs)
-
-
-def _pool_divides_by_live_workers():
-    """True where Pool.map_async divides by the live workers, however many (gh-82980)."""
-    pool = multiprocessing.pool.Pool.__new__(multiprocessing.pool.Pool)  # no processes
-    pool._state, pool._pool = multiprocessing.pool.RUN, []  # as while workers are replaced
-    try:
-        pool.map_async(len, [()])
-    except ZeroDivisionError:
-        return True
-    except AttributeError:  # it went on, to the parts of a pool this one lacks
-        return False
-    finally:
-        pool._state = multiprocessing.pool.CLOSE  # no "unclosed pool" warning
-    return False
 
 
 def _get_array_module_fix_by_trunc(*args):
@@ -477,77 +506,13 @@ def _maximum_out_by_keyword(x1, x2, out=None):
     return numpy.maximum(x1, x2, out=out)
 
 
-def _hdf5_call_reading_str(original):
-    """HDF5Deserializer.__call__ reading a variable-length string as h5py 2 did (patch 17)."""
-    import h5py
-
-    def __call__(self, key, value):
-        if isinstance(value, str) and self.group is not None and key in self.group:
-            dataset = self.group[key]
-            string = h5py.check_string_dtype(dataset.dtype)
-            if string is not None and string.length is None and dataset.shape == ():
-                return type(value)(dataset.asstr()[()])
-        return original(self, key, value)
-    __call__.__doc__, __call__.__wrapped__ = original.__doc__, original
-    return __call__
-
-
-def _library_patches():
-    """Patches 6-11 in chainer's own functions; return their names."""
-    from chainer import variable
-    from chainer.distributions import categorical
-    from chainer.functions.array import pad_sequence, resize_images
-    from chainer.functions.math import sparse_matmul
-    applied = []
-    if not hasattr(numpy, 'float') and not hasattr(resize_images.compute_indices_and_weights,
-                                                   '__wrapped__'):
-        resize_images.compute_indices_and_weights = _remade(
-            resize_images.compute_indices_and_weights, numpy=_ModuleWith(numpy, float=float))
-        applied.append('resize_images-numpy.float')
-    numpy2 = int(numpy.__version__.split('.')[0]) >= 2
-    if numpy2 and not hasattr(pad_sequence.PadSequence.forward, '__wrapped__'):
-        pad_sequence.PadSequence.forward = _pad_sequence_forward(
-            pad_sequence.PadSequence.forward)
-        applied.append('pad_sequence-nep50')
-    if (isinstance(numpy.meshgrid([0], [0]), tuple)
-            and categorical.Categorical.log_prob is not _categorical_log_prob):
-        categorical.Categorical.log_prob = _categorical_log_prob
-        applied.append('categorical-meshgrid')
-    if _old_protobuf_code_refused() and not any(
-            isinstance(f, _CaffePb2Finder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _CaffePb2Finder())
-        applied.append('caffe_pb2-protobuf4')
-    if (sparse_matmul._scipy_available and _scipy_refuses_float16(sparse_matmul.sparse)
-            and not hasattr(sparse_matmul._coo_matmul_cpu, '__wrapped__')):
-        sparse_matmul._coo_matmul_cpu = _coo_matmul_cpu_in_float32(sparse_matmul._coo_matmul_cpu)
-        applied.append('sparse_matmul-float16')
-    if (hasattr(numpy.ndarray, 'device')
-            and not hasattr(variable.Variable.debug_print, '__wrapped__')):
-        variable.Variable.debug_print = _remade(variable.Variable.debug_print,
-                                                getattr=_getattr_of_numpy1)
-        applied.append('debug_print-ndarray.device')
-    return applied
-
-
-def _warning_patches():
-    """Patches 12-17 in chainer's own functions; return their names."""
+def _deprecation_patches():
+    """Patches 14-16 in chainer's own functions; return their names."""
     import chainer.functions
     from chainer.dataset import convert
     from chainer.functions.math import fix
-    from chainer.iterators import multiprocess_iterator
     from chainer.links.activation import maxout
-    from chainer.serializers import hdf5
-    applied, loop = [], multiprocess_iterator._PrefetchLoop
-    if not hasattr(loop.launch_thread, '__wrapped__'):
-        names = {}  # for launch_thread, patches 12 and 13
-        if _warns(threading.Thread().setDaemon, True):
-            names['threading'] = _ModuleWith(threading, Thread=_Thread)
-            applied.append('multiprocess_iterator-setDaemon')
-        if _pool_divides_by_live_workers():
-            names['multiprocessing'] = _ModuleWith(multiprocessing, Pool=_pool_of_processes)
-            applied.append('multiprocess_iterator-pool-chunks')
-        if names:
-            loop.launch_thread = _remade(loop.launch_thread, **names)
+    applied = []
     if _warns(numpy.fix, 0.5) and not hasattr(fix.fix, '__wrapped__'):
         fix.fix = chainer.functions.fix = _remade(fix.fix, backend=_ModuleWith(
             fix.backend, get_array_module=_get_array_module_fix_by_trunc))
@@ -562,10 +527,83 @@ def _warning_patches():
             convert._concat_arrays_with_padding,
             numpy=_ModuleWith(numpy, maximum=_maximum_out_by_keyword))
         applied.append('concat_examples-maximum-out')
-    if (hdf5._available and hdf5.h5py.version.version_tuple >= (3,)
-            and not hasattr(hdf5.HDF5Deserializer.__call__, '__wrapped__')):
-        hdf5.HDF5Deserializer.__call__ = _hdf5_call_reading_str(hdf5.HDF5Deserializer.__call__)
-        applied.append('hdf5-str')
+    return applied
+
+
+class _Thread(threading.Thread):
+    """threading.Thread whose setDaemon does what it did before Python 3.10 (patch 13)."""
+
+    def setDaemon(self, daemonic):
+        self.daemon = daemonic
+
+
+class _Pool(multiprocessing.pool.Pool):
+    """multiprocessing's Pool that sizes map_async's chunks by its processes (patch 17)."""
+
+    def map_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
+        if chunksize is None:  # CPython's formula, with the processes for the live workers
+            iterable = iterable if hasattr(iterable, '__len__') else list(iterable)
+            chunksize = -(-len(iterable) // (self._processes * 4))
+        return super().map_async(func, iterable, chunksize, callback, error_callback)
+
+
+def _pool_of_processes(*args, **kwargs):
+    """``multiprocessing.Pool(...)``, made a _Pool (patch 17)."""
+    return _Pool(*args, context=multiprocessing.get_context(), **kwargs)
+
+
+def _pool_divides_by_live_workers():
+    """True where Pool.map_async divides by the live workers, however many (gh-82980)."""
+    pool = multiprocessing.pool.Pool.__new__(multiprocessing.pool.Pool)  # no processes
+    pool._state, pool._pool = multiprocessing.pool.RUN, []  # as while workers are replaced
+    try:
+        pool.map_async(len, [()])
+    except ZeroDivisionError:
+        return True
+    except AttributeError:  # it went on, to the parts of a pool this one lacks
+        return False
+    finally:
+        pool._state = multiprocessing.pool.CLOSE  # no "unclosed pool" warning
+    return False
+
+
+def _getstate_keeping_the_iterator(self):
+    """chainer's MultiprocessIterator.__getstate__, its serializer returning the values
+    (patch 18)."""
+    state = {}
+
+    def serializer(key, value):  # chainer's: lambda k, v: state.__setitem__(k, v)
+        state[key] = value
+        return value
+    self.serialize(serializer)
+    self._reset_state(self.current_position, self.epoch, self.is_new_epoch, state['order'])
+    init = self.__dict__.copy()
+    del init['_comm']
+    del init['_state']
+    del init['_prefetch_loop']
+    state['init'] = init
+    return state
+
+
+def _iterator_patches():
+    """Patches 13, 17 and 18 in MultiprocessIterator; return their names."""
+    from chainer.iterators import multiprocess_iterator
+    applied, loop = [], multiprocess_iterator._PrefetchLoop
+    if not hasattr(loop.launch_thread, '__wrapped__'):
+        names = {}  # for launch_thread, patches 13 and 17
+        if _warns(threading.Thread().setDaemon, True):
+            names['threading'] = _ModuleWith(threading, Thread=_Thread)
+            applied.append('multiprocess_iterator-setDaemon')
+        if _pool_divides_by_live_workers():
+            names['multiprocessing'] = _ModuleWith(multiprocessing, Pool=_pool_of_processes)
+            applied.append('multiprocess_iterator-pool-chunks')
+        if names:
+            loop.launch_thread = _remade(loop.launch_thread, **names)
+    iterator = multiprocess_iterator.MultiprocessIterator
+    if not hasattr(iterator.__getstate__, '__wrapped__'):
+        _getstate_keeping_the_iterator.__wrapped__ = iterator.__getstate__
+        iterator.__getstate__ = _getstate_keeping_the_iterator
+        applied.append('multiprocess_iterator-getstate')
     return applied
 
 
@@ -586,5 +624,5 @@ def apply():
     cupy = _installed_cupy()
     if cupy is not None:
         applied += _cupy_patches(cupy)
-    return applied + _library_patches() + _warning_patches()
+    return applied + _library_patches() + _deprecation_patches() + _iterator_patches()
 

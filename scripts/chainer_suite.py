@@ -2,13 +2,13 @@
 (chainer_vae/revival.py).
 
     python scripts/chainer_suite.py [--suite ../shared/chainer-tests] [--out FILE.md]
-                                    [--timeout SECONDS] [PATH_IN_THE_SUITE ...]
+                                    [--timeout SECONDS] [--fast | PATH_IN_THE_SUITE ...]
 
 Copies the suite (chainer's tests as tagged for v7.8.1; not part of this project) into a
 scratch folder and runs it with pytest, ``import chainer_vae`` first, as chainer ran it:
 its own warnings configuration (CHAINER_FILTERWARNINGS below, from the setup.cfg of
-chainer's sdist: every warning an error, but for the few chainer lists), h5py installed (the HDF5
-serializer's tests), the ``slow`` tests included, and a time limit per test
+chainer's sdist: every warning an error, but for the few chainer lists), h5py installed
+(the HDF5 serializer's tests), the ``slow`` tests included, and a time limit per test
 (pytest-timeout), so that a hang is a failure with its name. Needs the test extra
 (``pip install -e '.[test]'``: mock, h5py, pytest-timeout). Then:
 
@@ -20,16 +20,18 @@ serializer's tests), the ``slow`` tests included, and a time limit per test
   not the revival.
 - Test-side incompatibilities are the harness's, never the library's: the suite's
   own uses of names NumPy removed (``numpy.product``, ``np.int``, ``numpy.object``,
-  ``numpy.bool``, ``numpy.complex_``) are rewritten in the scratch copy to what they
-  meant; the cases whose *test code* fails on today's NumPy or pytest otherwise
-  (TEST_SIDE below, each with its reason and the one exception it raises) are run as
-  non-strict xfails of that exception only, and counted apart.
+  ``numpy.bool``, ``numpy.complex_``) or deprecated (``numpy.fix``, in F.fix's expected
+  values) are rewritten in the scratch copy to what they meant; the cases whose *test
+  code* fails on today's NumPy or pytest otherwise (TEST_SIDE below, each with its
+  reason and the one exception it raises) are run as non-strict xfails of that
+  exception only, and counted apart.
 - Prints, and writes to ``--out``, passed / failed / skipped / xfailed (chainer's own
   xfail marks) / test-side per module, and the failures by name. Exits 1 when a test
-  failed or pytest's own exit status says the run did not end as counted.
+  failed, or when pytest's own exit status says the run did not end as counted.
 
 Without paths: the whole suite. The fast subset CI runs (tests/test_chainer_suite.py) is
-FAST below: the VAE path and every module a patch touches.
+FAST below: the VAE path and every module a patch touches, but MultiprocessIterator's
+(a minute of CPU, its pool and threads; tests/test_revival.py checks its patches).
 """
 import argparse
 import collections
@@ -63,10 +65,16 @@ FAST = [T + p for p in (
     'test_variable.py::TestDebugPrint',
     'exporters_tests/test_caffe.py',
     'links_tests/caffe_tests/test_caffe_function.py',
+    'serializers_tests/test_hdf5.py',
+    'functions_tests/math_tests/test_fix.py',
+    'functions_tests/math_tests/test_fmod.py',
+    'links_tests/activation_tests/test_maxout.py',
+    'dataset_tests/test_convert.py',
 )]
 
-# the suite's own uses of names NumPy removed, and what they meant
+# the suite's own uses of names NumPy removed (or deprecated: fix), and what they meant
 REMOVED_NAMES = [(re.compile(r'\b(numpy|np)\.product\('), r'\1.prod('),
+                 (re.compile(r'\b(numpy|np)\.fix\('), r'\1.trunc('),
                  (re.compile(r'\b(numpy|np)\.int\b(?![0-9_])'), 'int'),
                  (re.compile(r'\b(numpy|np)\.object\b(?![0-9_])'), 'object'),
                  (re.compile(r'\b(numpy|np)\.bool\b(?![0-9_])'), 'bool'),
@@ -163,8 +171,10 @@ def _exception(name):  # 'OverflowError' or 'pytest.PytestReturnNotNoneWarning'
 
 
 def _failed(report):
-    text = str(report.longrepr).strip().splitlines()
-    FAILED.append([report.nodeid, text[-1][:300] if text else ''])
+    crash = getattr(report.longrepr, 'reprcrash', None)  # where it was raised, and what
+    text = ('%%s:%%d: %%s' %% (crash.path, crash.lineno, crash.message) if crash else
+            str(report.longrepr)).strip().splitlines()
+    FAILED.append([report.nodeid, text[0][:300] if text else ''])
 
 
 def _module(nodeid):
@@ -221,7 +231,8 @@ SITECUSTOMIZE = 'import chainer_vae  # noqa: F401  (the revival, before chainer)
 
 
 def copy_suite(suite, scratch):
-    """The suite's tests in ``scratch``, their removed NumPy names rewritten."""
+    """The suite's tests in ``scratch``, their removed NumPy names rewritten, and the
+    pytest configuration and conftest.py of this harness."""
     shutil.copytree(os.path.join(suite, 'tests'), os.path.join(scratch, 'tests'))
     rewritten = 0
     for folder, _, names in os.walk(os.path.join(scratch, 'tests')):
@@ -304,7 +315,8 @@ def report(counts, failed, command):
             ', the first 50 of %d' % len(failed) if len(failed) > 50 else ''), '']
         lines += ['- `%s`: %s' % (node, error.replace('`', "'")) for node, error in failed[:50]]
     lines += ['', 'Test-side cases (run as non-strict xfails, see scripts/chainer_suite.py):', '']
-    lines += ['- `%s`: %s' % (part, reason) for part, reason in TEST_SIDE.items()]
+    lines += ['- `%s` (%s): %s' % (part, exception, reason)
+              for part, (exception, reason) in TEST_SIDE.items()]
     lines += ['', 'Every module:', '', '| module | ' + ' | '.join(columns) + ' |',
               '|---' * (len(columns) + 1) + '|']
     lines += ['| %s | ' % m + ' | '.join(str(c[k]) for k in columns) + ' |'

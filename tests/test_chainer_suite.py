@@ -17,12 +17,14 @@ spec.loader.exec_module(chainer_suite)
 
 def test_the_suites_removed_numpy_names_are_rewritten_and_nothing_else():
     text = ('size = numpy.product(shape, dtype="i")\nx = np.array([1], np.int)\n'
+            'e = numpy.fix(x) + np.fixed\n'
             'y = numpy.int64(2) + numpy.int32(1) + numpy.integer\nz = numpy.object\n'
             'w = numpy.bool_(1) or numpy.bool\nv = numpy.float32(0)\n'
             'c = [numpy.complex_, numpy.complex64]\n')
     for pattern, replacement in chainer_suite.REMOVED_NAMES:
         text = pattern.sub(replacement, text)
     assert text == ('size = numpy.prod(shape, dtype="i")\nx = np.array([1], int)\n'
+                    'e = numpy.trunc(x) + np.fixed\n'
                     'y = numpy.int64(2) + numpy.int32(1) + numpy.integer\nz = object\n'
                     'w = numpy.bool_(1) or bool\nv = numpy.float32(0)\n'
                     'c = [numpy.complex128, numpy.complex64]\n')

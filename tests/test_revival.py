@@ -409,7 +409,7 @@ def test_revive_without_a_script_is_one_line(tmp_path):
     assert result.returncode == 2 and result.stderr == 'revive: error: nope.py: no such script\n'
 
 
-# ---- what today's Python, NumPy and h5py deprecated or changed under chainer (patches 12-17) ----
+# ---- h5py 3, today's deprecations, MultiprocessIterator's hangs (patches 12-18) ----
 
 WARNINGS_AS_ERRORS = '''
         import warnings
@@ -420,7 +420,7 @@ WARNINGS_AS_ERRORS = '''
 
 
 def test_multiprocess_iterator_without_set_daemon():
-    """Patch 12: MultiprocessIterator starts its prefetch thread without Thread.setDaemon."""
+    """Patch 13: MultiprocessIterator starts its prefetch thread without Thread.setDaemon."""
     out = python(WARNINGS_AS_ERRORS + '''
         import threading
         from chainer import iterators
@@ -446,7 +446,7 @@ def test_multiprocess_iterator_without_set_daemon():
 
 
 def test_multiprocess_iterator_pool_while_its_workers_are_replaced():
-    """Patch 13: the pool goes on where CPython's Pool.map_async divides by zero (gh-82980)."""
+    """Patch 17: the pool goes on where CPython's Pool.map_async divides by zero (gh-82980)."""
     out = python('''
         import multiprocessing.pool, chainer_vae
         from chainer import iterators
@@ -472,6 +472,27 @@ def test_multiprocess_iterator_pool_while_its_workers_are_replaced():
     ''')
     assert out == ['[0,', '1,', '2,', '3]', '[4,', '5,', '6,', '7]', '[1,', '2,', '3]',
                    'unpatched-fails', '[0,', '1,', '2,', '3]', 'True']
+
+
+def test_a_pickled_multiprocess_iterator_goes_on():
+    """Patch 18: pickling a running iterator leaves it, and its prefetch thread, running."""
+    out = python('''
+        import pickle, threading, chainer_vae
+        from chainer import iterators
+        threading.excepthook = lambda args: print(args.exc_type.__name__)
+        it = iterators.MultiprocessIterator(list(range(8)), 2, n_processes=1)  # shuffled
+        seen = it.next() + it.next()
+        copy = pickle.loads(pickle.dumps(it))
+        batch = it.next()
+        print(batch == copy.next(), len(set(seen + batch)), it._prefetch_loop._thread.is_alive())
+        copy.finalize()
+        # chainer's own __getstate__ resets the iterator to None: its thread dies
+        iterators.MultiprocessIterator.__getstate__.__wrapped__(it)
+        it._prefetch_loop._thread.join(60)
+        print(it._prefetch_loop._thread.is_alive())
+        it.finalize()
+    ''')
+    assert out == ['True', '6', 'True', 'TypeError', 'False']
 
 
 def test_fix_and_fmod_without_numpy_fix():
@@ -557,7 +578,7 @@ def test_concat_examples_padding_without_a_positional_out():
 
 
 def test_hdf5_string_read_as_h5py_2_did(tmp_path):
-    """Patch 17: a string dataset comes back as the str it was, not "b'abc'"."""
+    """Patch 12: a string dataset comes back as the str it was, not "b'abc'"."""
     pytest.importorskip('h5py')
     out = python(WARNINGS_AS_ERRORS + '''
         import sys, h5py

@@ -1,5 +1,6 @@
 """Chainer 7.8.1's own tests through the revival (scripts/chainer_suite.py): the fast
-subset, the VAE path and every module a patch touches, with no failure."""
+subset, the VAE path and the modules the patches touch, with no failure; and how the
+harness counts, on a small suite of our own."""
 import importlib.util
 import os
 import sys
@@ -30,10 +31,79 @@ def test_the_suites_removed_numpy_names_are_rewritten_and_nothing_else():
                     'c = [numpy.complex128, numpy.complex64]\n')
 
 
+needs_the_test_extra = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ('mock', 'h5py', 'pytest_timeout')),
+    reason="chainer's tests need mock, h5py and pytest-timeout (the test extra has them)")
+
+# a suite of our own, as chainer's tests are laid out: what the harness must count, and how
+MINI_SUITE = {
+    'functions_tests/test_det.py': '''
+import unittest
+import numpy
+
+
+class DetFunctionTest_a(unittest.TestCase):
+    def test_det_scaling(self):  # test-side, as TEST_SIDE says: its TypeError
+        float(numpy.ones(2))
+
+
+class DetFunctionTest_b(unittest.TestCase):
+    def test_det_scaling(self):  # a name TEST_SIDE matches, an error it does not name
+        raise ValueError('not the test-side error')
+''',
+    'datasets_tests/test_mnist.py': '''
+import unittest
+
+
+class TestMnist(unittest.TestCase):
+    def test_get_mnist(self):  # downloads: environment, never run
+        raise OSError('no network')
+''',
+    'test_rules.py': '''
+import time
+import warnings
+import pytest
+
+
+@pytest.mark.slow
+def test_slow():
+    pass
+
+
+def test_warns():
+    warnings.warn('deprecated', DeprecationWarning)
+
+
+def test_hangs():
+    time.sleep(60)
+''',
+}
+
+
+@needs_the_test_extra
+def test_the_harness_counts_under_chainers_rules(tmp_path):
+    for name, text in MINI_SUITE.items():
+        path = tmp_path / 'tests' / 'chainer_tests' / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    counts, failures = chainer_suite.run(suite=str(tmp_path), timeout=5)
+    module = 'tests/chainer_tests/'
+    assert dict(counts[module + 'functions_tests/test_det.py']) == {'test-side': 1, 'failed': 1}
+    assert dict(counts[module + 'datasets_tests/test_mnist.py']) == {'environment (network)': 1}
+    assert dict(counts[module + 'test_rules.py']) == {'passed': 1, 'failed': 2}
+    failed = {node.split('::')[-1]: error for node, error in failures}
+    assert sorted(failed) == ['test_det_scaling', 'test_hangs', 'test_warns']
+    assert 'ValueError: not the test-side error' in failed['test_det_scaling']
+    assert 'DeprecationWarning: deprecated' in failed['test_warns']
+    assert 'Timeout' in failed['test_hangs']
+    # a run that pytest ends otherwise than it counted (here: a path that is not there)
+    with pytest.raises(SystemExit, match='pytest exited with status 4'):
+        chainer_suite.run(['tests/chainer_tests/no_such_test.py'], str(tmp_path))
+
+
 @pytest.mark.skipif(not os.path.isdir(os.path.join(SUITE, 'tests')),
                     reason='../shared/chainer-tests is absent')
-@pytest.mark.skipif(importlib.util.find_spec('mock') is None,
-                    reason="chainer's tests need mock (the test extra has it)")
+@needs_the_test_extra
 def test_the_fast_subset_has_no_failure():
     counts, failures = chainer_suite.run(chainer_suite.FAST, SUITE)
     modules = sorted(set(path.split('::')[0] for path in chainer_suite.FAST))

@@ -50,8 +50,9 @@ replaced, never chainer's code changed):
 7. ``F.pad_sequence`` writes its Python-int ``padding`` into arrays of the input's
    dtype (chainer/functions/array/pad_sequence.py, line 55). NumPy 2's integer rules
    (NEP 50) refuse an int out of the dtype's range, e.g. -1 into uint8, which NumPy 1
-   wrapped (to 255). Under NumPy 2, ``PadSequence.forward`` casts the padding to the
-   dtype first, as NumPy 1 did.
+   wrapped (to 255; NumPy 1.24-1.26 warn that they will refuse it). Where NumPy
+   refuses or warns, ``PadSequence.forward`` casts the padding to the dtype first, as
+   NumPy 1 did.
 8. ``Categorical.log_prob`` adds a list to ``numpy.meshgrid(...)``
    (chainer/distributions/categorical.py, line 74), which NumPy 2 returns as a tuple.
    Under NumPy 2 it is replaced by the same function with the grids made a list.
@@ -324,6 +325,17 @@ def _pad_sequence_forward(original):
     return forward
 
 
+def _out_of_range_int_refused():
+    """True where NumPy refuses -1 into uint8 (NumPy 2), or warns that it will (patch 7)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', DeprecationWarning)  # NumPy 1.24-1.26
+        try:
+            numpy.zeros(1, numpy.uint8)[0:] = -1  # as chainer writes its padding
+        except (OverflowError, DeprecationWarning):
+            return True
+    return False
+
+
 def _categorical_log_prob(self, x):
     """chainer's Categorical.log_prob, the meshgrid made a list (patch 8)."""
     import chainer
@@ -429,8 +441,8 @@ def _library_patches():
         resize_images.compute_indices_and_weights = _remade(
             resize_images.compute_indices_and_weights, numpy=_ModuleWith(numpy, float=float))
         applied.append('resize_images-numpy.float')
-    numpy2 = int(numpy.__version__.split('.')[0]) >= 2
-    if numpy2 and not hasattr(pad_sequence.PadSequence.forward, '__wrapped__'):
+    if (_out_of_range_int_refused()
+            and not hasattr(pad_sequence.PadSequence.forward, '__wrapped__')):
         pad_sequence.PadSequence.forward = _pad_sequence_forward(
             pad_sequence.PadSequence.forward)
         applied.append('pad_sequence-nep50')

@@ -37,19 +37,23 @@ needs_the_test_extra = pytest.mark.skipif(
 
 # a suite of our own, as chainer's tests are laid out: what the harness must count, and how
 MINI_SUITE = {
-    'functions_tests/test_det.py': '''
-import unittest
+    # TEST_SIDE's F.det case: its TypeError at line 92 of the test is test-side, no other
+    'functions_tests/test_det.py': '''import unittest
 import numpy
 
 
 class DetFunctionTest_a(unittest.TestCase):
-    def test_det_scaling(self):  # test-side, as TEST_SIDE says: its TypeError
-        float(numpy.ones(2))
+    def test_det_scaling(self):''' + '\n' * 86 + '''        float(numpy.ones(2))
 
 
 class DetFunctionTest_b(unittest.TestCase):
-    def test_det_scaling(self):  # a name TEST_SIDE matches, an error it does not name
+    def test_det_scaling(self):  # another exception
         raise ValueError('not the test-side error')
+
+
+class DetFunctionTest_c(unittest.TestCase):
+    def test_det_scaling(self):  # the exception at another line
+        float(numpy.ones(2))
 ''',
     'datasets_tests/test_mnist.py': '''
 import unittest
@@ -88,12 +92,14 @@ def test_the_harness_counts_under_chainers_rules(tmp_path):
         path.write_text(text)
     counts, failures = chainer_suite.run(suite=str(tmp_path), timeout=5)
     module = 'tests/chainer_tests/'
-    assert dict(counts[module + 'functions_tests/test_det.py']) == {'test-side': 1, 'failed': 1}
+    assert dict(counts[module + 'functions_tests/test_det.py']) == {'test-side': 1, 'failed': 2}
     assert dict(counts[module + 'datasets_tests/test_mnist.py']) == {'environment (network)': 1}
     assert dict(counts[module + 'test_rules.py']) == {'passed': 1, 'failed': 2}
-    failed = {node.split('::')[-1]: error for node, error in failures}
-    assert sorted(failed) == ['test_det_scaling', 'test_hangs', 'test_warns']
-    assert 'ValueError: not the test-side error' in failed['test_det_scaling']
+    failed = {node.split('.py::')[1]: error for node, error in failures}
+    assert sorted(failed) == ['DetFunctionTest_b::test_det_scaling',
+                              'DetFunctionTest_c::test_det_scaling', 'test_hangs', 'test_warns']
+    assert 'ValueError: not the test-side error' in failed['DetFunctionTest_b::test_det_scaling']
+    assert 'test_det.py:102: TypeError' in failed['DetFunctionTest_c::test_det_scaling']
     assert 'DeprecationWarning: deprecated' in failed['test_warns']
     assert 'Timeout' in failed['test_hangs']
     # a run that pytest ends otherwise than it counted (here: a path that is not there)

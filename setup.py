@@ -18,12 +18,14 @@ setup(
         'numpy>=1.21',
         'six',
         'matplotlib',
-        'packaging',  # the pkg_resources stand-in in chainer_vae/revival.py
+        'packaging',  # the pkg_resources stand-in in chainer_vae/revival/__init__.py
         'tqdm',  # the progress line at a terminal (chainer_vae/progress.py)
     ],
     extras_require={
         'test': ['pytest', 'pytest-xdist', 'hypothesis', 'ruff', 'scikit-learn',
-                 'mock',  # chainer's own tests (scripts/chainer_suite.py) import it
+                 # chainer's own tests (scripts/chainer_suite.py) import mock; h5py for
+                 # its HDF5 serializer's; pytest-timeout turns a hang into a named failure
+                 'mock', 'h5py', 'pytest-timeout',
                  'mpi4py', 'mpich', 'threadpoolctl'],  # the mpiexec -n 2 test
         'eval': ['scikit-learn'],  # python -m chainer_vae.m1
         'mpi': ['mpi4py', 'mpich', 'threadpoolctl'],  # mpiexec ... --communicator (README)

@@ -1,5 +1,6 @@
 """A stand-in CuPy package, written into a folder for PYTHONPATH, so that the GPU
-switch and the CuPy patches of revival.py can be tested on a machine without a GPU.
+switch and the CuPy patches of chainer_vae/revival/__init__.py can be tested on a machine
+without a GPU.
 
 It is just enough of CuPy for ``import chainer`` to find ``cuda.available`` True
 (or False, with ``libraries=False``), and it fails the way today's CuPy 14 wheels

@@ -1,5 +1,6 @@
 """Chainer 7.8.1's own tests through the revival (scripts/chainer_suite.py): the fast
-subset, the VAE path and every module a patch touches, with no failure."""
+subset, the VAE path and the modules the patches touch, with no failure; and how the
+harness counts, on a small suite of our own."""
 import importlib.util
 import os
 import sys
@@ -17,21 +18,98 @@ spec.loader.exec_module(chainer_suite)
 
 def test_the_suites_removed_numpy_names_are_rewritten_and_nothing_else():
     text = ('size = numpy.product(shape, dtype="i")\nx = np.array([1], np.int)\n'
+            'e = numpy.fix(x) + np.fixed\n'
             'y = numpy.int64(2) + numpy.int32(1) + numpy.integer\nz = numpy.object\n'
             'w = numpy.bool_(1) or numpy.bool\nv = numpy.float32(0)\n'
             'c = [numpy.complex_, numpy.complex64]\n')
     for pattern, replacement in chainer_suite.REMOVED_NAMES:
         text = pattern.sub(replacement, text)
     assert text == ('size = numpy.prod(shape, dtype="i")\nx = np.array([1], int)\n'
+                    'e = numpy.trunc(x) + np.fixed\n'
                     'y = numpy.int64(2) + numpy.int32(1) + numpy.integer\nz = object\n'
                     'w = numpy.bool_(1) or bool\nv = numpy.float32(0)\n'
                     'c = [numpy.complex128, numpy.complex64]\n')
 
 
+needs_the_test_extra = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ('mock', 'h5py', 'pytest_timeout')),
+    reason="chainer's tests need mock, h5py and pytest-timeout (the test extra has them)")
+
+# a suite of our own, as chainer's tests are laid out: what the harness must count, and how
+MINI_SUITE = {
+    # TEST_SIDE's F.det case: its TypeError at line 92 of the test is test-side, no other
+    'functions_tests/test_det.py': '''import unittest
+import numpy
+
+
+class DetFunctionTest_a(unittest.TestCase):
+    def test_det_scaling(self):''' + '\n' * 86 + '''        float(numpy.ones(2))
+
+
+class DetFunctionTest_b(unittest.TestCase):
+    def test_det_scaling(self):  # another exception
+        raise ValueError('not the test-side error')
+
+
+class DetFunctionTest_c(unittest.TestCase):
+    def test_det_scaling(self):  # the exception at another line
+        float(numpy.ones(2))
+''',
+    'datasets_tests/test_mnist.py': '''
+import unittest
+
+
+class TestMnist(unittest.TestCase):
+    def test_get_mnist(self):  # downloads: environment, never run
+        raise OSError('no network')
+''',
+    'test_rules.py': '''
+import time
+import warnings
+import pytest
+
+
+@pytest.mark.slow
+def test_slow():
+    pass
+
+
+def test_warns():
+    warnings.warn('deprecated', DeprecationWarning)
+
+
+def test_hangs():
+    time.sleep(60)
+''',
+}
+
+
+@needs_the_test_extra
+def test_the_harness_counts_under_chainers_rules(tmp_path):
+    for name, text in MINI_SUITE.items():
+        path = tmp_path / 'tests' / 'chainer_tests' / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    counts, failures = chainer_suite.run(suite=str(tmp_path), timeout=5)
+    module = 'tests/chainer_tests/'
+    assert dict(counts[module + 'functions_tests/test_det.py']) == {'test-side': 1, 'failed': 2}
+    assert dict(counts[module + 'datasets_tests/test_mnist.py']) == {'environment (network)': 1}
+    assert dict(counts[module + 'test_rules.py']) == {'passed': 1, 'failed': 2}
+    failed = {node.split('.py::')[1]: error for node, error in failures}
+    assert sorted(failed) == ['DetFunctionTest_b::test_det_scaling',
+                              'DetFunctionTest_c::test_det_scaling', 'test_hangs', 'test_warns']
+    assert 'ValueError: not the test-side error' in failed['DetFunctionTest_b::test_det_scaling']
+    assert 'test_det.py:102: TypeError' in failed['DetFunctionTest_c::test_det_scaling']
+    assert 'DeprecationWarning: deprecated' in failed['test_warns']
+    assert 'Timeout' in failed['test_hangs']
+    # a run that pytest ends otherwise than it counted (here: a path that is not there)
+    with pytest.raises(SystemExit, match='pytest exited with status 4'):
+        chainer_suite.run(['tests/chainer_tests/no_such_test.py'], str(tmp_path))
+
+
 @pytest.mark.skipif(not os.path.isdir(os.path.join(SUITE, 'tests')),
                     reason='../shared/chainer-tests is absent')
-@pytest.mark.skipif(importlib.util.find_spec('mock') is None,
-                    reason="chainer's tests need mock (the test extra has it)")
+@needs_the_test_extra
 def test_the_fast_subset_has_no_failure():
     counts, failures = chainer_suite.run(chainer_suite.FAST, SUITE)
     modules = sorted(set(path.split('::')[0] for path in chainer_suite.FAST))
@@ -65,6 +143,12 @@ def test_with_cudnn():
     pass
 
 
+@attr.slow
+@attr.gpu
+def test_slow_on_a_gpu():
+    pass
+
+
 @testing.backend.inject_backend_tests(['test_it'], [{}, {'use_cuda': True}])
 class TestBackends(unittest.TestCase):
 
@@ -73,13 +157,16 @@ class TestBackends(unittest.TestCase):
 '''
 
 
+@needs_the_test_extra
 def test_gpu_runs_the_gpu_cases_and_leaves_the_cpu_ones(tmp_path):
     """--gpu (scripts/gpu_check.sh): here, with no GPU, the GPU cases of this stand-in pass
-    as they do nothing; the CPU cases and the cuDNN one are counted, not run."""
+    as they do nothing; the CPU cases, the cuDNN one and the slow one (run on the CPU,
+    test_the_harness_counts_under_chainers_rules) are counted, not run."""
     suite = tmp_path / 'suite'
     (suite / 'tests').mkdir(parents=True)
     (suite / 'tests' / 'test_marked.py').write_text(MARKED)
     module = 'tests/test_marked.py'
     counts, failures = chainer_suite.run([module], str(suite), gpu=True)  # cuDNN: none in CuPy 14
     assert dict(counts[module]) == {'passed': 2, 'cpu (the CPU runs)': 2,
-                                    'environment (cudnn)': 1} and failures == []
+                                    'environment (cudnn)': 1, 'environment (slow)': 1}
+    assert failures == []

@@ -1,17 +1,23 @@
 """Chainer 7.8.1 on today's Python, NumPy and CuPy: the one place we patch around it.
 
 Chainer's last release (2020) predates NumPy 2, Python 3.12 and CuPy 8+. Five
-things break or make noise when it is imported today, and three of its functions fail;
-each patch below applies only when its piece is really missing, so on an old stack
-(NumPy 1.23, Python 3.11 with setuptools < 82) ``apply()`` changes nothing.
+things break or make noise when it is imported today, and some of its functions fail or
+warn; each patch below applies only when its cause is really present: on the stack
+chainer was made for (Python before 3.10, NumPy before 1.24, setuptools before 80, h5py
+2) only 17 and 18, a race in CPython and a defect of chainer's own, apply.
 
 1. NumPy 2 removed ``np.sctypes``; ``chainer.functions.array.as_strided`` reads
    it at import time. We restore the NumPy 1.x table.
 2. ``chainer._environment_check`` imports ``numpy.distutils`` (gone with
-   Python 3.12 / NumPy 2) and ``pkg_resources`` (gone from setuptools >= 82),
-   and ``chainer.testing`` (behind ``chainer.gradient_check``) needs
-   ``pkg_resources`` too. We register small stand-ins for exactly the names
-   chainer uses, built on ``importlib.metadata``.
+   Python 3.12 / NumPy 2; NumPy 1.x's fails to import where setuptools >= 74 supplies
+   ``distutils``, which no longer has the ``msvccompiler`` it imports) and
+   ``pkg_resources`` (gone from setuptools >= 82), and ``chainer.testing`` (behind
+   ``chainer.gradient_check``) needs ``pkg_resources`` too. We register small
+   stand-ins for exactly the names chainer uses, built on ``importlib.metadata``.
+   Where setuptools < 82 still has ``pkg_resources``, importing it warns that it is
+   deprecated (a UserWarning in setuptools 80.9 and 81, printed by every command; a
+   DeprecationWarning, hidden by default, in 80.0): there we import it first with
+   exactly that warning ignored, so chainer's import finds it loaded.
 3. Chainer's version check (chainer/_environment_check.py, line 64) warns that
    any CuPy >= 8 "may not be compatible", but only for the package names it
    knows (chainer/_version.py: ``cupy`` and ``cupy-cuda80`` ... ``cupy-cuda120``;
@@ -31,20 +37,22 @@ each patch below applies only when its piece is really missing, so on an old sta
    imported we tell chainer so with its own switch, ``CHAINER_CUDNN=0``,
    unless the user set it.
 
-Then chainer is imported, and what NumPy 2, protobuf 4 and SciPy broke in it is mended,
-each only where its cause is present (a function, a name or one generated module
+Then chainer is imported, and what NumPy 2, protobuf 4, SciPy and h5py 3 broke in it is
+mended, each only where its cause is present (a function, a name or one generated module
 replaced, never chainer's code changed):
 
 6. ``F.resize_images`` asks for ``numpy.float`` (chainer/functions/array/
    resize_images.py, ``compute_indices_and_weights``, lines 179-196), an alias of the
    builtin float that NumPy 1.24 removed. Where NumPy lacks it, that one function is
    re-made from chainer's own code with a view of NumPy that adds ``float`` (= the
-   builtin, as the alias was) as its ``numpy``; NumPy itself is not touched.
+   builtin, as the alias was) as its ``numpy``; NumPy itself is not touched (nor by
+   the views of 13-16).
 7. ``F.pad_sequence`` writes its Python-int ``padding`` into arrays of the input's
    dtype (chainer/functions/array/pad_sequence.py, line 55). NumPy 2's integer rules
    (NEP 50) refuse an int out of the dtype's range, e.g. -1 into uint8, which NumPy 1
-   wrapped (to 255). Under NumPy 2, ``PadSequence.forward`` casts the padding to the
-   dtype first, as NumPy 1 did.
+   wrapped (to 255; NumPy 1.24-1.26 warn that they will refuse it). Where NumPy
+   refuses or warns, ``PadSequence.forward`` casts the padding to the dtype first, as
+   NumPy 1 did.
 8. ``Categorical.log_prob`` adds a list to ``numpy.meshgrid(...)``
    (chainer/distributions/categorical.py, line 74), which NumPy 2 returns as a tuple.
    Under NumPy 2 it is replaced by the same function with the grids made a list.
@@ -73,6 +81,57 @@ replaced, never chainer's code changed):
     re-made from chainer's own code with a ``getattr`` that does not see a NumPy
     array's ``device``, as under NumPy 1.
 
+12. ``HDF5Deserializer`` reads a string into a ``str`` as ``type(value)(numpy.asarray(
+    dataset))`` (chainer/serializers/hdf5.py, line 223): h5py 2 read a
+    variable-length string dataset as ``str``, h5py 3 reads it as ``bytes``, so
+    ``'abc'`` came back as ``"b'abc'"``. Under h5py 3, a scalar variable-length
+    string read into a ``str`` is decoded (``dataset.asstr()``), as h5py 2 did;
+    everything else goes to chainer's own ``__call__``.
+
+What today's Python and NumPy deprecate in chainer's own code is mended where it warns,
+so that chainer's library code raises no warning (its test suite runs with every warning
+an error, and a deprecation is tomorrow's removal):
+
+13. ``MultiprocessIterator`` starts its prefetch thread with ``Thread.setDaemon``
+    (chainer/iterators/multiprocess_iterator.py, ``_PrefetchLoop.launch_thread``,
+    line 475), deprecated since Python 3.10. Where it warns, ``launch_thread`` is
+    re-made from chainer's own code with a ``threading`` whose ``Thread.setDaemon``
+    sets ``daemon``, as the deprecated method does.
+14. ``F.fix`` (chainer/functions/math/fix.py, line 22, and so ``F.fmod``'s gradient)
+    calls ``numpy.fix``, deprecated in NumPy 2.5 for ``numpy.trunc``, which rounds
+    the same way (towards zero). Where ``numpy.fix`` warns, ``fix`` is re-made from
+    chainer's own code with a ``backend`` that hands it a NumPy whose ``fix`` is
+    ``trunc`` (CuPy's ``fix`` is left as it is); ``F.fix`` and its module's name
+    both get it.
+15. ``L.Maxout`` with a callable ``initialW`` or ``initial_bias`` reshapes the
+    parameter by assigning its ``shape`` (chainer/links/activation/maxout.py, lines
+    75-77 and 91-93), deprecated in NumPy 2.5. Where that warns, ``Maxout.__init__``
+    hands chainer's own code such an initializer as a chainer ``Initializer``
+    (which chainer passes on untouched) that gives the callable a reshaped view.
+16. ``concat_examples`` with ``padding`` calls ``numpy.maximum(shape, array.shape,
+    shape)`` (chainer/dataset/convert.py, ``_concat_arrays_with_padding``, line
+    322): an ``out`` passed by position, deprecated in NumPy 2.4. Where that warns,
+    the function is re-made from chainer's own code with a ``numpy`` whose
+    ``maximum`` passes its third argument as ``out=``.
+
+And two ways ``MultiprocessIterator`` could hang for ever, a race in CPython and a defect
+of chainer's own (a dead prefetch thread, and ``_Communicator.get``, line 328, waiting
+for a batch that never comes); today's pytest fails a test whose threads raised, where
+chainer's pinned pytest < 4.2 did not:
+
+17. With ``maxtasksperchild``, CPython's ``Pool.map_async`` divides by the number of
+    live workers (``len(self._pool)``) to size its chunks, and for a moment, while
+    the pool's handler replaces retired workers, that number is 0 (CPython
+    gh-82980): ``ZeroDivisionError`` killed chainer's prefetch thread. Where
+    ``map_async`` divides so, ``launch_thread`` (as in 13) makes a pool whose
+    ``map_async`` sizes the chunks by the number of processes asked for: the same
+    number whenever the pool is full, and never 0.
+18. Pickling a running iterator killed its prefetch thread: ``__getstate__`` collects
+    the state with a serializer that returns None (line 271), and ``serialize``
+    resets the iterator to what the serializer returns. It is replaced by the same
+    function whose serializer returns the value it is given, so the iterator is
+    reset to its own state, as chainer meant.
+
 ``chainer_vae/__init__.py`` calls ``apply()`` before anything imports chainer.
 """
 import ast
@@ -80,9 +139,11 @@ import importlib.abc
 import importlib.machinery
 import importlib.metadata
 import importlib.util
+import multiprocessing.pool
 import os
 import re
 import sys
+import threading
 import types
 import warnings
 
@@ -99,15 +160,24 @@ _SCTYPES = {
 
 
 def _missing(module_name):
-    """True when ``module_name`` cannot be imported (a parent missing counts)."""
+    """True when the top-level module ``module_name`` cannot be found."""
     if module_name in sys.modules:  # imported already, or our stand-in
         return False
     try:
+        return importlib.util.find_spec(module_name) is None
+    except ImportError:  # a finder that refuses it
+        return True
+
+
+def _unimportable(module_name):
+    """True when importing ``module_name`` fails (a parent missing counts)."""
+    try:
         with warnings.catch_warnings():  # NumPy 1.x warns that numpy.distutils is deprecated
             warnings.simplefilter('ignore', DeprecationWarning)
-            return importlib.util.find_spec(module_name) is None
+            importlib.import_module(module_name)
     except ImportError:
         return True
+    return False
 
 
 def _pkg_resources_standin():
@@ -148,6 +218,21 @@ def _pkg_resources_standin():
                 get_distribution, require, WorkingSet):
         setattr(mod, obj.__name__, obj)
     return mod
+
+
+PKG_RESOURCES_DEPRECATED = 'pkg_resources is deprecated as an API'
+
+
+def _import_pkg_resources_quietly():
+    """Import pkg_resources without its warning that it is deprecated; True if it gave one."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings('always', re.escape(PKG_RESOURCES_DEPRECATED))
+        importlib.import_module('pkg_resources')
+    ours = [w for w in caught if str(w.message).startswith(PKG_RESOURCES_DEPRECATED)]
+    for w in caught:  # any other warning of that import, as it would have come
+        if w not in ours:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return bool(ours)
 
 
 def _numpy_distutils_standin():
@@ -205,12 +290,15 @@ def _cupy_patches(cupy):
     return applied
 
 
-class _NumpyWithFloat(types.ModuleType):
-    """NumPy, as one chainer function sees it, with NumPy 1's alias ``float`` (patch 6)."""
-    float = float
+class _ModuleWith(types.ModuleType):
+    """``module`` as one chainer function sees it: with ``names`` of ours in place of its own."""
 
-    def __getattr__(self, name):
-        return getattr(numpy, name)
+    def __init__(self, module, **names):
+        super().__init__(module.__name__)
+        self.__dict__.update(names, _module=module)
+
+    def __getattr__(self, name):  # the names not given
+        return getattr(self._module, name)
 
 
 def _remade(function, **names):
@@ -235,6 +323,17 @@ def _pad_sequence_forward(original):
             self.padding = padding
     forward.__doc__, forward.__wrapped__ = original.__doc__, original
     return forward
+
+
+def _out_of_range_int_refused():
+    """True where NumPy refuses -1 into uint8 (NumPy 2), or warns that it will (patch 7)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', DeprecationWarning)  # NumPy 1.24-1.26
+        try:
+            numpy.zeros(1, numpy.uint8)[0:] = -1  # as chainer writes its padding
+        except (OverflowError, DeprecationWarning):
+            return True
+    return False
 
 
 def _categorical_log_prob(self, x):
@@ -314,20 +413,36 @@ def _getattr_of_numpy1(obj, name, *default):
     return getattr(obj, name, *default)
 
 
+def _hdf5_call_reading_str(original):
+    """HDF5Deserializer.__call__ reading a variable-length string as h5py 2 did (patch 12)."""
+    import h5py
+
+    def __call__(self, key, value):
+        if isinstance(value, str) and self.group is not None and key in self.group:
+            dataset = self.group[key]
+            string = h5py.check_string_dtype(dataset.dtype)
+            if string is not None and string.length is None and dataset.shape == ():
+                return type(value)(dataset.asstr()[()])
+        return original(self, key, value)
+    __call__.__doc__, __call__.__wrapped__ = original.__doc__, original
+    return __call__
+
+
 def _library_patches():
-    """Patches 6-11 in chainer's own functions; return their names."""
+    """Patches 6-12 in chainer's own functions; return their names."""
     from chainer import variable
     from chainer.distributions import categorical
     from chainer.functions.array import pad_sequence, resize_images
     from chainer.functions.math import sparse_matmul
+    from chainer.serializers import hdf5
     applied = []
     if not hasattr(numpy, 'float') and not hasattr(resize_images.compute_indices_and_weights,
                                                    '__wrapped__'):
         resize_images.compute_indices_and_weights = _remade(
-            resize_images.compute_indices_and_weights, numpy=_NumpyWithFloat('numpy'))
+            resize_images.compute_indices_and_weights, numpy=_ModuleWith(numpy, float=float))
         applied.append('resize_images-numpy.float')
-    numpy2 = int(numpy.__version__.split('.')[0]) >= 2
-    if numpy2 and not hasattr(pad_sequence.PadSequence.forward, '__wrapped__'):
+    if (_out_of_range_int_refused()
+            and not hasattr(pad_sequence.PadSequence.forward, '__wrapped__')):
         pad_sequence.PadSequence.forward = _pad_sequence_forward(
             pad_sequence.PadSequence.forward)
         applied.append('pad_sequence-nep50')
@@ -348,6 +463,159 @@ def _library_patches():
         variable.Variable.debug_print = _remade(variable.Variable.debug_print,
                                                 getattr=_getattr_of_numpy1)
         applied.append('debug_print-ndarray.device')
+    if (hdf5._available and hdf5.h5py.version.version_tuple >= (3,)
+            and not hasattr(hdf5.HDF5Deserializer.__call__, '__wrapped__')):
+        hdf5.HDF5Deserializer.__call__ = _hdf5_call_reading_str(hdf5.HDF5Deserializer.__call__)
+        applied.append('hdf5-str')
+    return applied
+
+
+def _warns(function, *args):
+    """True where ``function(*args)`` gives a DeprecationWarning (patches 13-16's cause)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', DeprecationWarning)
+        function(*args)
+    return any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+def _get_array_module_fix_by_trunc(*args):
+    """chainer.backend.get_array_module, NumPy's ``fix`` being ``trunc`` (patch 14)."""
+    from chainer import backend
+    xp = backend.get_array_module(*args)
+    return _ModuleWith(numpy, fix=numpy.trunc) if xp is numpy else xp
+
+
+def _maxout_init(original):
+    """Maxout.__init__ with callable initializers reshaped without ``shape =`` (patch 15)."""
+    from chainer import initializer
+
+    class Reshaped(initializer.Initializer):
+        """A callable initializer, given the parameter as the shape chainer promises it."""
+
+        def __init__(self, function, shape):
+            super().__init__()
+            self.function, self.shape = function, shape
+
+        def __call__(self, array):
+            view = array.reshape(self.shape)
+            self.function(view)
+            array[...] = view.reshape(array.shape)  # a no-op where reshape made a view
+
+    def __init__(self, in_size, out_size, pool_size, initialW=None, initial_bias=0):
+        def reshaped(init, shape):  # what chainer's own code wraps: a plain callable
+            if callable(init) and not isinstance(init, initializer.Initializer):
+                return Reshaped(init, shape)
+            return init
+        original(self, in_size, out_size, pool_size,
+                 reshaped(initialW, (out_size, pool_size, in_size)),
+                 reshaped(initial_bias, (out_size, pool_size)))
+    __init__.__doc__, __init__.__wrapped__ = original.__doc__, original
+    return __init__
+
+
+def _maximum_out_by_keyword(x1, x2, out=None):
+    """numpy.maximum with a third positional argument passed as ``out=`` (patch 16)."""
+    return numpy.maximum(x1, x2, out=out)
+
+
+def _deprecation_patches():
+    """Patches 14-16 in chainer's own functions; return their names."""
+    import chainer.functions
+    from chainer.dataset import convert
+    from chainer.functions.math import fix
+    from chainer.links.activation import maxout
+    applied = []
+    if _warns(numpy.fix, 0.5) and not hasattr(fix.fix, '__wrapped__'):
+        fix.fix = chainer.functions.fix = _remade(fix.fix, backend=_ModuleWith(
+            fix.backend, get_array_module=_get_array_module_fix_by_trunc))
+        applied.append('fix-numpy.fix')
+    if (_warns(setattr, numpy.zeros(1), 'shape', (1,))
+            and not hasattr(maxout.Maxout.__init__, '__wrapped__')):
+        maxout.Maxout.__init__ = _maxout_init(maxout.Maxout.__init__)
+        applied.append('maxout-shape')
+    if (_warns(numpy.maximum, 0, 0, numpy.zeros(()))
+            and not hasattr(convert._concat_arrays_with_padding, '__wrapped__')):
+        convert._concat_arrays_with_padding = _remade(
+            convert._concat_arrays_with_padding,
+            numpy=_ModuleWith(numpy, maximum=_maximum_out_by_keyword))
+        applied.append('concat_examples-maximum-out')
+    return applied
+
+
+class _Thread(threading.Thread):
+    """threading.Thread whose setDaemon does what it did before Python 3.10 (patch 13)."""
+
+    def setDaemon(self, daemonic):
+        self.daemon = daemonic
+
+
+class _Pool(multiprocessing.pool.Pool):
+    """multiprocessing's Pool that sizes map_async's chunks by its processes (patch 17)."""
+
+    def map_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
+        if chunksize is None:  # CPython's formula, with the processes for the live workers
+            iterable = iterable if hasattr(iterable, '__len__') else list(iterable)
+            chunksize = -(-len(iterable) // (self._processes * 4))
+        return super().map_async(func, iterable, chunksize, callback, error_callback)
+
+
+def _pool_of_processes(*args, **kwargs):
+    """``multiprocessing.Pool(...)``, made a _Pool (patch 17)."""
+    return _Pool(*args, context=multiprocessing.get_context(), **kwargs)
+
+
+def _pool_divides_by_live_workers():
+    """True where Pool.map_async divides by the live workers, however many (gh-82980)."""
+    pool = multiprocessing.pool.Pool.__new__(multiprocessing.pool.Pool)  # no processes
+    pool._state, pool._pool = multiprocessing.pool.RUN, []  # as while workers are replaced
+    try:
+        pool.map_async(len, [()])
+    except ZeroDivisionError:
+        return True
+    except AttributeError:  # it went on, to the parts of a pool this one lacks
+        return False
+    finally:
+        pool._state = multiprocessing.pool.CLOSE  # no "unclosed pool" warning
+    return False
+
+
+def _getstate_keeping_the_iterator(self):
+    """chainer's MultiprocessIterator.__getstate__, its serializer returning the values
+    (patch 18)."""
+    state = {}
+
+    def serializer(key, value):  # chainer's: lambda k, v: state.__setitem__(k, v)
+        state[key] = value
+        return value
+    self.serialize(serializer)
+    self._reset_state(self.current_position, self.epoch, self.is_new_epoch, state['order'])
+    init = self.__dict__.copy()
+    del init['_comm']
+    del init['_state']
+    del init['_prefetch_loop']
+    state['init'] = init
+    return state
+
+
+def _iterator_patches():
+    """Patches 13, 17 and 18 in MultiprocessIterator; return their names."""
+    from chainer.iterators import multiprocess_iterator
+    applied, loop = [], multiprocess_iterator._PrefetchLoop
+    if not hasattr(loop.launch_thread, '__wrapped__'):
+        names = {}  # for launch_thread, patches 13 and 17
+        if _warns(threading.Thread().setDaemon, True):
+            names['threading'] = _ModuleWith(threading, Thread=_Thread)
+            applied.append('multiprocess_iterator-setDaemon')
+        if _pool_divides_by_live_workers():
+            names['multiprocessing'] = _ModuleWith(multiprocessing, Pool=_pool_of_processes)
+            applied.append('multiprocess_iterator-pool-chunks')
+        if names:
+            loop.launch_thread = _remade(loop.launch_thread, **names)
+    iterator = multiprocess_iterator.MultiprocessIterator
+    if not hasattr(iterator.__getstate__, '__wrapped__'):
+        _getstate_keeping_the_iterator.__wrapped__ = iterator.__getstate__
+        iterator.__getstate__ = _getstate_keeping_the_iterator
+        applied.append('multiprocess_iterator-getstate')
     return applied
 
 
@@ -357,14 +625,16 @@ def apply():
     if not hasattr(numpy, 'sctypes'):  # NumPy 2 raises AttributeError here
         numpy.sctypes = _SCTYPES
         applied.append('numpy.sctypes')
-    if _missing('numpy.distutils.system_info'):
+    if _unimportable('numpy.distutils.system_info'):
         sys.modules.update(_numpy_distutils_standin())
         applied.append('numpy.distutils')
     if _missing('pkg_resources'):
         sys.modules['pkg_resources'] = _pkg_resources_standin()
         applied.append('pkg_resources')
+    elif 'pkg_resources' not in sys.modules and _import_pkg_resources_quietly():
+        applied.append('pkg_resources-warning')
     cupy = _installed_cupy()
     if cupy is not None:
         applied += _cupy_patches(cupy)
-    return applied + _library_patches()
+    return applied + _library_patches() + _deprecation_patches() + _iterator_patches()
 

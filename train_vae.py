@@ -92,8 +92,9 @@ def make_parser():
                         '(without it, as in 2017, every run differs)')
     p.add_argument('--dataset', type=dataset_name, default='mnist',
                    metavar='{%s} or PATH' % ','.join(data.DATASETS),
-                   help="'mnist', 'fashion-mnist', 'kmnist': the full set, from --data-dir or "
-                        "else the cache (downloaded from a mirror the first time); "
+                   help="'mnist', 'fashion-mnist', 'kmnist': the full set, from --data-dir, "
+                        "else a system package's copy (Debian's dataset-fashion-mnist), else "
+                        "the cache (downloaded from a mirror the first time); "
                         "'sample': the 4,000 + 1,000 digits shipped in the package; PATH: a "
                         "folder of PNG/JPEG images or an .npz of your own (README: Data)")
     p.add_argument('--data-dir', default=None,

@@ -78,13 +78,14 @@ def make_parser():
                         '(without it, as in 2017, every run differs)')
     p.add_argument('--dataset', type=dataset_name, default='mnist',
                    metavar='{%s} or PATH' % ','.join(data.DATASETS),
-                   help="'mnist', 'fashion-mnist', 'kmnist': the full set, from --data-dir or "
-                        "else the cache (downloaded from a mirror the first time); "
+                   help="'mnist', 'fashion-mnist', 'kmnist': the full set, from --data-dir, "
+                        "else a system package's copy (Debian's dataset-fashion-mnist), else "
+                        "the cache (downloaded from a mirror the first time); "
                         "'sample': the 4,000 + 1,000 digits shipped in the package; PATH: a "
                         "folder of PNG/JPEG images or an .npz of your own (README: Data)")
     p.add_argument('--data-dir', default=None,
                    help='directory holding the four IDX .gz files of --dataset (no download; '
-                        'without it: the cache)')
+                        "without it: a system package's copy, else the cache)")
     p.add_argument('--image-size', type=image_size, metavar='HxW',
                    help='resize your own images (--dataset PATH) to HxW (without it they must '
                         'all have one size, which is kept)')

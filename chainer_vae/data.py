@@ -6,9 +6,9 @@ float32 pixels in [0, 1] (uint8 / 255, not binarised), int32 labels, the images'
 shape (28 x 28 for MNIST) and the class names.
 ``--dataset sample`` reads a small real-MNIST subset shipped in this package
 (made by ``scripts/make_sample.py``); ``--dataset mnist`` (``fashion-mnist``,
-``kmnist``) reads the full set from ``--data-dir``, else from the cache that
-``download.py`` fills; ``--dataset PATH`` reads a folder of images or an .npz
-(chainer_vae/images.py).
+``kmnist``) reads the full set from ``--data-dir``, else from a system package's copy
+or the cache that ``download.py`` fills; ``--dataset PATH`` reads a folder of images or
+an .npz (chainer_vae/images.py).
 
 ``--binarize`` (opt-in; the legacy trained on the grey levels) is the dynamically
 binarised MNIST of the likelihood papers (Burda, Grosse & Salakhutdinov 2015): every
@@ -181,7 +181,7 @@ def load_set(dataset='mnist', data_dir=None, image_size=None):
     elif data_dir is not None:
         directory = data_dir
     else:
-        directory = download.ensure(dataset)  # the cache, filled from a mirror if need be
+        directory = download.ensure(dataset)  # a system copy, else the cache (mirrors fill it)
     title = download.SOURCES[dataset].title if dataset in download.SOURCES else 'MNIST'
     a = load_mnist_dir(directory, title)
     x_train, x_test = (a[k].reshape(len(a[k]), -1).astype(np.float32) / 255

@@ -1,13 +1,18 @@
 """MNIST (and Fashion-MNIST, Kuzushiji-MNIST) that load today: verified downloads from
-mirrors into a cache.
+mirrors into a cache, or a system package's copy read in place.
 
 yann.lecun.com, where the 2017 loader and chainer.datasets.get_mnist() fetch
 MNIST, has answered 403/404 for years. We try mirrors in order and accept a
-file only when its md5 is the published one: for MNIST, of its *decompressed*
-content (a faithful re-gzip passes, corruption never does); for Fashion-MNIST
-and KMNIST only the .gz files' md5 is published, so the .gz file itself is
-checked. Each file is written to a temporary name beside its target, verified,
-then renamed: the cache never holds a partial or wrong file.
+file only when its md5 is the published one: for MNIST and Fashion-MNIST, of its
+*decompressed* content (a faithful re-gzip, by a mirror or a package, passes;
+a changed byte never does); for KMNIST only the .gz files' md5 is published, so
+the .gz file itself is checked. Each file is written to a temporary name beside
+its target, verified, then renamed: the cache never holds a partial or wrong file.
+
+A dataset an operating system ships (SYSTEM_DIRS: Debian's dataset-fashion-mnist)
+is read from the package's folder, before the cache and the mirrors, once all four
+files there pass the same check; a copy there that fails it is refused with one
+line, never written to and never passed over for a download.
 
 Cache: $CHAINER_DATASET_ROOT/chainer_vae/<dataset> (chainer's root, default
 ~/.chainer/dataset). Mirrors: $CHAINER_VAE_MNIST_MIRRORS (and
@@ -44,21 +49,27 @@ MD5 = {
 Source = collections.namedtuple('Source', 'title mirrors md5 gz')
 SOURCES = {
     'mnist': Source('MNIST', MIRRORS, MD5, gz=False),
-    # Xiao, Rasul & Vollgraf 2017 (MIT licence); md5 of the .gz files as torchvision lists them
+    # Xiao, Rasul & Vollgraf 2017 (MIT licence); md5 of the decompressed files (those of the
+    # published .gz files 8d4fb7e6..., 25c81989..., bef4ecab..., bb300cfd..., which torchvision
+    # lists and which Debian's package, re-gzipped with other headers, does not match)
     'fashion-mnist': Source('Fashion-MNIST', (
         'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
         'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/'), {
-        'train-images-idx3-ubyte.gz': '8d4fb7e6c68d591d4c3dfef9ec88bf0d',
-        'train-labels-idx1-ubyte.gz': '25c81989df183df01b3e8a0aad5dffbe',
-        't10k-images-idx3-ubyte.gz': 'bef4ecab320f06d8554ea6380940ec79',
-        't10k-labels-idx1-ubyte.gz': 'bb300cfdad3c16e7a12a480ee83cd310'}, gz=True),
-    # Clanuwat et al. 2018 (CC BY-SA 4.0); md5 of the .gz files
+        'train-images-idx3-ubyte.gz': 'f4a8712d7a061bf5bd6d2ca38dc4d50a',
+        'train-labels-idx1-ubyte.gz': '9018921c3c673c538a1fc5bad174d6f9',
+        't10k-images-idx3-ubyte.gz': '8181f5470baa50b63fa0f6fddb340f0a',
+        't10k-labels-idx1-ubyte.gz': '15d484375f8d13e6eb1aabb0c3f46965'}, gz=False),
+    # Clanuwat et al. 2018 (CC BY-SA 4.0); md5 of the .gz files: the only ones published,
+    # so a re-gzipped copy of the same content is refused
     'kmnist': Source('Kuzushiji-MNIST', ('http://codh.rois.ac.jp/kmnist/dataset/kmnist/',), {
         'train-images-idx3-ubyte.gz': 'bdb82020997e1d708af4cf47b453dcf7',
         'train-labels-idx1-ubyte.gz': 'e144d726b3acfaa3e44228e80efcd344',
         't10k-images-idx3-ubyte.gz': '5c965bf0a639b31b8f53240b1b52f4d7',
         't10k-labels-idx1-ubyte.gz': '7320c461ea6c1c855c0b718fb2a4b134'}, gz=True),
 }
+# Folders where a system package puts a dataset's four files: read in place, never written.
+# Tests replace this table in-process (tests/conftest.py empties it).
+SYSTEM_DIRS = {'fashion-mnist': ('/usr/share/datasets/fashion-mnist',)}  # Debian, bookworm on
 TIMEOUT = 30  # seconds to connect, and for each read
 DEADLINE = 600  # seconds for one whole file: a mirror that sends a byte now and then fails too
 
@@ -170,12 +181,39 @@ def download(name, directory, urls, md5, timeout=TIMEOUT, deadline=DEADLINE,
         % (title, name, '; '.join(failures), title, directory))
 
 
+def system_copy(dataset, checksums=None):
+    """The first of the dataset's SYSTEM_DIRS that holds any of its files, all of them
+    verified; None where no folder holds one. A copy there that fails is refused, not passed
+    over for the cache: the user installed it to be used, and a download would hide that it
+    is damaged (and could not mend it: the folder is not ours to write)."""
+    source = SOURCES[dataset]
+    checksums = checksums or source.md5
+    for folder in SYSTEM_DIRS.get(dataset, ()):
+        if not any(os.path.exists(os.path.join(folder, name)) for name in checksums):
+            continue
+        for name, md5 in checksums.items():
+            path = os.path.join(folder, name)
+            if not verified(path, md5, source.gz):
+                raise DownloadError(
+                    '%s: %s, not the published %s file; reinstall the package that put it '
+                    'there, or pass --data-dir DIR'
+                    % (path, 'checksum mismatch' if os.path.isfile(path) else 'missing',
+                       source.title))
+        return folder
+    return None
+
+
 def ensure(dataset='mnist', directory=None, urls=None, checksums=None, timeout=TIMEOUT,
            deadline=DEADLINE):
-    """The dataset's cache directory, holding every file of its checksums verified;
-    downloads what is missing."""
+    """The folder of the dataset's files, every file of its checksums verified: without
+    ``directory``, a system package's copy (system_copy) where one is installed, else the
+    cache; downloads into the cache what is missing there."""
     source = SOURCES[dataset]
-    directory = directory or cache_dir(dataset)
+    if directory is None:
+        installed = system_copy(dataset, checksums)
+        if installed:
+            return installed
+        directory = cache_dir(dataset)
     urls = mirrors(dataset) if urls is None else urls
     for name, md5 in (checksums or source.md5).items():
         if not verified(os.path.join(directory, name), md5, source.gz):

@@ -1,6 +1,6 @@
 """Write generated stand-in data in MNIST's four IDX .gz files, for running the pipeline of
-a data set whose files cannot be had here (no mirror of Fashion-MNIST or KMNIST is
-reachable from the machines this project is built on).
+a data set whose files cannot be had here (KMNIST: no mirror of it is reachable from the
+machines this project is built on, and no package in their registries ships it).
 
     python scripts/make_standin.py OUT_DIR [--n-train 6000] [--n-test 1000] [--seed 0]
 

@@ -7,6 +7,8 @@ import pytest
 import chainer_vae  # noqa: F401  (revives chainer first)
 import chainer
 
+from chainer_vae import download
+
 
 def pytest_configure(config):
     """The tests send SIGINT, SIGTERM and SIGHUP to the commands they start, as a user at a
@@ -51,7 +53,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def offline(tmp_path, monkeypatch):
-    """No test reaches the real mirrors or the user's cache: an empty cache and a
-    mirror list whose only entry refuses connections (port 9 on loopback)."""
+    """No test reaches the real mirrors, the user's cache or a system package's copy: an
+    empty cache, a mirror list whose only entry refuses connections (port 9 on loopback),
+    and no system folders in this process (a test that wants one sets its own)."""
     monkeypatch.setenv('CHAINER_DATASET_ROOT', str(tmp_path / 'dataset-root'))
+    monkeypatch.setattr(download, 'SYSTEM_DIRS', {})
     monkeypatch.setenv('CHAINER_VAE_MNIST_MIRRORS', 'http://127.0.0.1:9/')

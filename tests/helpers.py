@@ -1,13 +1,15 @@
 """Paths and helpers the tests share (a plain module: pytest advises keeping conftest.py
-to fixtures and hooks). Tests that need ../shared skip where it is absent;
-CHAINER_VAE_SHARED names another folder in its place (a copy of its parts travels with
-a checkout to a GPU machine: scripts/gpu_check.sh)."""
+to fixtures and hooks). Tests that need ../shared, or Debian's Fashion-MNIST package, skip
+where it is absent; CHAINER_VAE_SHARED names another folder in place of ../shared (a copy of
+its parts travels with a checkout to a GPU machine: scripts/gpu_check.sh)."""
 import os
 import signal
 import subprocess
 import sys
 
 import pytest
+
+from chainer_vae import download
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get('CHAINER_VAE_SHARED') or os.path.join(os.path.dirname(REPO), 'shared')
@@ -17,6 +19,11 @@ LEGACY = os.path.join(SHARED, 'legacy')
 needs_shared_mnist = pytest.mark.skipif(
     not os.path.isfile(os.path.join(SHARED_MNIST, 'train-images-idx3-ubyte.gz')),
     reason='../shared/mnist is absent')
+# Debian's package dataset-fashion-mnist: its folder, as chainer_vae.download names it
+FASHION_MNIST_PACKAGE = download.SYSTEM_DIRS['fashion-mnist'][0]
+needs_fashion_mnist_package = pytest.mark.skipif(
+    not os.path.isfile(os.path.join(FASHION_MNIST_PACKAGE, 'train-images-idx3-ubyte.gz')),
+    reason='Debian package dataset-fashion-mnist is not installed')
 needs_legacy = pytest.mark.skipif(
     not os.path.isfile(os.path.join(LEGACY, 'graph.dot')), reason='../shared/legacy is absent')
 

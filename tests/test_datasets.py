@@ -1,10 +1,13 @@
 """Other data: Fashion-MNIST and KMNIST through the verified loader (a loopback mirror of
-small generated files under the real names, the checksum table patched here only), and a
-person's own images (a folder of PNGs, an .npz)."""
+small generated files under the real names, the checksum table patched here only), Debian's
+Fashion-MNIST package read in place (its real files where it is installed, and generated
+ones in its stead), and a person's own images (a folder of PNGs, an .npz)."""
+import csv
 import gzip
 import hashlib
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -12,13 +15,12 @@ from PIL import Image
 
 from chainer_vae import data, download, images, visualize
 
-from helpers import run_cli
+from helpers import FASHION_MNIST_PACKAGE, needs_fashion_mnist_package, run_cli
 from test_download import serving
 
 
-@pytest.fixture
-def mirror():
-    """A loopback mirror of four small generated IDX .gz files: (base URL, the files)."""
+def generated_files():
+    """Four small generated IDX .gz files under the real names: {name: .gz bytes}."""
     rng = np.random.RandomState(1)
     shapes = {'train-images': (6, 28, 28), 'train-labels': (6,), 't10k-images': (10, 28, 28),
               't10k-labels': (10,)}
@@ -27,13 +29,23 @@ def mirror():
         shape = shapes[name.split('-idx')[0]]
         values = np.arange(10)[:shape[0]] if len(shape) == 1 else rng.randint(0, 256, shape)
         files[name] = gzip.compress(data.encode_idx(values))
+    return files
+
+
+@pytest.fixture
+def mirror():
+    """A loopback mirror of the generated files: (server, base URL, the files)."""
+    files = generated_files()
     with serving(files) as (server, base):
         yield server, base, files
 
 
 def published(monkeypatch, dataset, files):
-    """The dataset's checksum table, in this test only: the md5 of the generated .gz files."""
-    md5 = {name: hashlib.md5(body).hexdigest() for name, body in files.items()}
+    """The dataset's checksum table, in this test only, made of these files: the md5 of each
+    .gz file where the dataset publishes those (KMNIST), else of its content."""
+    gz = download.SOURCES[dataset].gz
+    md5 = {name: hashlib.md5(body if gz else gzip.decompress(body)).hexdigest()
+           for name, body in files.items()}
     sources = dict(download.SOURCES)
     sources[dataset] = sources[dataset]._replace(md5=md5)
     monkeypatch.setattr(download, 'SOURCES', sources)
@@ -59,26 +71,162 @@ def test_download_verify_cache_and_the_next_mirror(dataset, mirror, monkeypatch)
     assert server.hits == []  # the cache answers
 
 
-@pytest.mark.parametrize('dataset', ['fashion-mnist', 'kmnist'])
-def test_only_the_published_gz_file_is_accepted(dataset, mirror, monkeypatch):
-    """Only the .gz files' md5 is published: a re-gzip of the same content is refused too."""
+def test_kmnist_accepts_only_the_published_gz_file(mirror, monkeypatch):
+    """KMNIST publishes only its .gz files' md5: a re-gzip of the same content is refused."""
     server, base, files = mirror
-    published(monkeypatch, dataset, files)
-    monkeypatch.setenv(download.mirrors_variable(dataset), base + 'regzip/')
+    published(monkeypatch, 'kmnist', files)
+    monkeypatch.setenv(download.mirrors_variable('kmnist'), base + 'regzip/')
     with pytest.raises(download.DownloadError) as caught:
-        data.load_set(dataset)
-    title = download.SOURCES[dataset].title
-    assert str(caught.value).startswith('could not download %s ' % title)
+        data.load_set('kmnist')
+    assert str(caught.value).startswith('could not download Kuzushiji-MNIST ')
     assert 'regzip/: checksum mismatch' in str(caught.value)
-    assert not [n for n in os.listdir(download.cache_dir(dataset)) if n.endswith('.part')]
+    assert not [n for n in os.listdir(download.cache_dir('kmnist')) if n.endswith('.part')]
+
+
+def test_fashion_mnist_checks_the_content_not_the_gz_file(mirror, monkeypatch):
+    """A re-gzip of the same content is accepted; one changed byte inside it never is."""
+    server, base, files = mirror
+    published(monkeypatch, 'fashion-mnist', files)
+    variable = download.mirrors_variable('fashion-mnist')
+    monkeypatch.setenv(variable, base + 'corrupt/')
+    with pytest.raises(download.DownloadError) as caught:
+        data.load_set('fashion-mnist')
+    message = str(caught.value)
+    assert '\n' not in message and 'corrupt/: checksum mismatch' in message
+    monkeypatch.setenv(variable, base + 'corrupt/,' + base + 'regzip/')
+    del server.hits[:]
+    loaded = data.load_set('fashion-mnist')
+    assert [h.split('/')[1] for h in server.hits] == ['corrupt', 'regzip'] * 4
+    for name, body in files.items():
+        with open(os.path.join(download.cache_dir('fashion-mnist'), name), 'rb') as f:
+            cached = f.read()
+        assert cached != body and gzip.decompress(cached) == gzip.decompress(body)
+    assert loaded.y_test.tolist() == list(range(10))
 
 
 def test_the_real_checksum_tables_are_the_published_ones():
+    """MNIST and Fashion-MNIST: the md5 of the decompressed files; KMNIST: of the .gz files."""
     assert download.SOURCES['fashion-mnist'].md5['train-images-idx3-ubyte.gz'] == \
-        '8d4fb7e6c68d591d4c3dfef9ec88bf0d'
+        'f4a8712d7a061bf5bd6d2ca38dc4d50a'
     assert download.SOURCES['kmnist'].md5['t10k-labels-idx1-ubyte.gz'] == \
         '7320c461ea6c1c855c0b718fb2a4b134'
-    assert download.SOURCES['fashion-mnist'].gz and not download.SOURCES['mnist'].gz
+    assert not download.SOURCES['mnist'].gz and not download.SOURCES['fashion-mnist'].gz
+    assert download.SOURCES['kmnist'].gz
+
+
+@pytest.fixture(params=['generated', pytest.param('debian', marks=needs_fashion_mnist_package)])
+def package(request, tmp_path, monkeypatch):
+    """A copy of a system package's Fashion-MNIST folder, made the dataset's only system
+    folder: of Debian's real files where the package is installed (else skipped), or of the
+    generated files (the checksum table made of them)."""
+    folder = tmp_path / 'package'
+    folder.mkdir()
+    if request.param == 'debian':
+        for name in download.MD5:
+            shutil.copy(os.path.join(FASHION_MNIST_PACKAGE, name), str(folder))
+    else:
+        files = generated_files()
+        published(monkeypatch, 'fashion-mnist', files)
+        for name, body in files.items():
+            (folder / name).write_bytes(body)
+    monkeypatch.setattr(download, 'SYSTEM_DIRS', {'fashion-mnist': (str(folder),)})
+    return folder
+
+
+def regzip(path, change=None):
+    """Rewrite the .gz file at ``path`` with another gzip wrapper of its content, after
+    ``change`` (bytes -> bytes) where given."""
+    with gzip.open(str(path), 'rb') as f:
+        raw = f.read()
+    path.write_bytes(gzip.compress(change(raw) if change else raw, compresslevel=1))
+
+
+def test_a_regzipped_package_copy_is_read_in_place(package, monkeypatch):
+    """Before the cache and the mirrors (there are none here), never written to."""
+    for name in download.MD5:
+        regzip(package / name)
+    before = {name: (package / name).read_bytes() for name in download.MD5}
+    monkeypatch.setenv(download.mirrors_variable('fashion-mnist'), 'http://127.0.0.1:9/')
+    loaded = data.load_set('fashion-mnist')
+    assert not os.path.exists(download.cache_dir('fashion-mnist'))
+    assert {name: (package / name).read_bytes() for name in download.MD5} == before
+    labels = data.read_idx_gz(str(package / 't10k-labels-idx1-ubyte.gz'))
+    assert loaded.y_test.tolist() == labels.tolist() and loaded.x_test.shape == (len(labels), 784)
+
+
+def flip_the_last_pixel(raw):
+    return raw[:-1] + bytes([raw[-1] ^ 0xFF])
+
+
+@pytest.mark.parametrize('case', ['changed byte', 'missing file'])
+def test_a_damaged_package_copy_is_refused_with_one_line(package, tmp_path, case):
+    """The package was installed to be used: a damaged copy is reported, not passed over
+    for a download."""
+    victim = package / 't10k-images-idx3-ubyte.gz'
+    if case == 'changed byte':  # still a valid IDX file: only the checksum can tell
+        regzip(victim, flip_the_last_pixel)
+    else:
+        victim.unlink()
+    # this test's system folder and checksums, in the process that trains
+    prelude = ('from chainer_vae import download\n'
+               'download.SYSTEM_DIRS = %r\n'
+               "download.SOURCES['fashion-mnist'] = download.SOURCES['fashion-mnist']"
+               '._replace(md5=%r)\n'
+               % (download.SYSTEM_DIRS, download.SOURCES['fashion-mnist'].md5))
+    result = run_cli('--dataset', 'fashion-mnist', '-e', '1', '-o', tmp_path / 'run',
+                     prelude=prelude)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert result.stderr.splitlines() == [
+        'train_vae.py: error: %s: %s, not the published Fashion-MNIST file; reinstall the '
+        'package that put it there, or pass --data-dir DIR'
+        % (victim, 'checksum mismatch' if case == 'changed byte' else 'missing')]
+    assert not (tmp_path / 'run').exists()
+    assert not os.path.exists(os.environ['CHAINER_DATASET_ROOT'])
+
+
+@needs_fashion_mnist_package
+def test_the_package_has_the_published_content():
+    for name, md5 in download.SOURCES['fashion-mnist'].md5.items():
+        with gzip.open(os.path.join(FASHION_MNIST_PACKAGE, name), 'rb') as f:
+            assert hashlib.md5(f.read()).hexdigest() == md5, name
+    arrays = data.load_mnist_dir(FASHION_MNIST_PACKAGE, 'Fashion-MNIST')
+    assert arrays['train_images'].shape == (60000, 28, 28)  # 6,000 and 1,000 of each class
+    assert np.bincount(arrays['train_labels']).tolist() == [6000] * 10
+    assert np.bincount(arrays['test_labels']).tolist() == [1000] * 10
+
+
+def train_on_the_package(run, monkeypatch, *flags, timeout=300):
+    """train_vae.py --dataset fashion-mnist with no --data-dir, an empty cache and no mirror
+    (only the package's folder can give the data), checked to have read it in place and
+    trained one epoch."""
+    monkeypatch.setenv(download.mirrors_variable('fashion-mnist'), 'http://127.0.0.1:9/')
+    result = run_cli('--dataset', 'fashion-mnist', '--epoch', '1', '--seed', '0', '-o', run,
+                     *flags, timeout=timeout)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == 'epoch 1' and lines[2].startswith('train mean loss=')
+    assert lines[3].startswith('test  mean loss=')
+    with open(str(run / 'log.csv')) as f:
+        assert [row['epoch'] for row in csv.DictReader(f)] == ['1']
+    with open(str(run / 'config.json')) as f:
+        assert json.load(f)['data'] == {'dataset': 'fashion-mnist', 'data_dir': None,
+                                        'binarize': False, 'image_size': None}
+    assert not os.path.exists(os.environ['CHAINER_DATASET_ROOT'])  # nothing cached
+
+
+@needs_fashion_mnist_package
+def test_the_command_reads_the_real_set_from_the_package(tmp_path, monkeypatch):
+    """Must-show 1, in the default run: the whole set read and verified in place, then the
+    legacy --test mode's 100 images trained on (seconds, not the full epoch's minutes)."""
+    train_on_the_package(tmp_path / 'run', monkeypatch, '--test')
+
+
+@pytest.mark.slow
+@needs_fashion_mnist_package
+def test_one_epoch_on_the_real_set_from_the_package(tmp_path, monkeypatch):
+    """Must-show 1 in full: one epoch of the 60,000 images (slow: left out of `make test`)."""
+    # minutes on a crowded machine; the timeout only stops a hung run
+    train_on_the_package(tmp_path / 'run', monkeypatch, timeout=1800)
 
 
 def png_folder(root, sizes=((20, 16),), classes=('cat', 'dog'), per_class=12):

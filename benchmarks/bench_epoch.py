@@ -3,8 +3,8 @@
 model and loop in PyTorch (where torch is importable), and the floor of the matrix
 products that such an epoch needs.
 
-    python benchmarks/bench_epoch.py --data-dir DIR [--epochs 4] [--rounds 2] [--gpu 0]
-                                     [--out results/benchmarks/cpu.md]
+    python benchmarks/bench_epoch.py --data-dir DIR [--epoch 4] [--rounds 2] [--gpu 0]
+                                     [--report results/benchmarks/cpu.md]
 
 - ours: ``python train_vae.py --data-dir DIR --seed 0`` itself, in a subprocess; the
   parts of each epoch are timed from when its printed lines arrive (``epoch N``,
@@ -31,6 +31,8 @@ import tempfile
 import time
 
 import numpy as np
+
+from chainer_vae import cli, files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N_TRAIN, N_TEST, BATCH, K, N_IN, N_H = 60000, 10000, 100, 10, 784, 500
@@ -185,17 +187,17 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--data-dir', help='the four MNIST .gz files (default: the cache, '
                                       'downloaded once)')
-    p.add_argument('--epochs', type=int, default=4, help='epochs per run (>= 3)')
+    p.add_argument('--epoch', type=cli.positive_int, default=4, help='epochs per run (>= 3)')
     p.add_argument('--rounds', type=int, default=2, help='alternating rounds of the contenders')
     p.add_argument('--dimz', type=int, nargs='+', default=[20, 2])
-    p.add_argument('--out', help='default: results/benchmarks/cpu.md (gpu.md with --gpu)')
+    p.add_argument('--report', help='default: results/benchmarks/cpu.md (gpu.md with --gpu)')
     p.add_argument('--worker', choices=['torch'], help=argparse.SUPPRESS)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--gpu', type=int, default=-1,
                    help='run both contenders on this GPU (no floor: it is NumPy\'s)')
     args = p.parse_args()
     if args.worker == 'torch':
-        return torch_worker(args.data_dir, args.dimz[0], args.epochs, args.seed, args.gpu)
+        return torch_worker(args.data_dir, args.dimz[0], args.epoch, args.seed, args.gpu)
     try:
         import torch
         torch_version = torch.__version__
@@ -210,28 +212,27 @@ def main():
         for _ in range(args.rounds):
             with tempfile.TemporaryDirectory() as out:
                 ours = [sys.executable, 'train_vae.py', '--seed', str(args.seed), '--epoch',
-                        str(args.epochs), '--dimz', str(dimz), '--gpu', str(args.gpu),
+                        str(args.epoch), '--dimz', str(dimz), '--gpu', str(args.gpu),
                         '-o', out] + data_flag
-                parts, rss['ours'] = timed_run(ours, args.epochs)
+                parts, rss['ours'] = timed_run(ours, args.epoch)
                 results['ours'] += parts
             if torch_version:
                 theirs = [sys.executable, os.path.abspath(__file__), '--worker', 'torch',
-                          '--epochs', str(args.epochs), '--dimz', str(dimz),
+                          '--epoch', str(args.epoch), '--dimz', str(dimz),
                           '--seed', str(args.seed), '--gpu', str(args.gpu)] + data_flag
-                parts, rss['pytorch'] = timed_run(theirs, args.epochs)
+                parts, rss['pytorch'] = timed_run(theirs, args.epoch)
                 results['pytorch'] += parts
         floor = matmul_floor(dimz) if args.gpu < 0 else None
         med = {name: [statistics.median(p[j] for p in parts) for j in range(3)]
                for name, parts in results.items() if parts}
         rows.append((dimz, med, floor, rss))
 
-    args.out = args.out or os.path.join(REPO, 'results', 'benchmarks',
+    args.report = args.report or os.path.join(REPO, 'results', 'benchmarks',
                                         'gpu.md' if args.gpu >= 0 else 'cpu.md')
     lines = report(args, rows, torch_version)
     print('\n'.join(lines))
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
+    os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
+    files.write_bytes(args.report, ('\n'.join(lines) + '\n').encode())
 
 
 def cpu_name():
@@ -264,7 +265,7 @@ def report(args, rows, torch_version):
                  os.environ.get('OMP_NUM_THREADS', 'default')), '',
              'Seconds per epoch (median of epochs 2..%d over %d rounds, alternating); images/s '
              'for training (60,000 images) and evaluation (10,000 images, k = 10); floor: the '
-             'NumPy matrix products of the same shapes alone.' % (args.epochs - 1, args.rounds), '',
+             'NumPy matrix products of the same shapes alone.' % (args.epoch - 1, args.rounds), '',
              '| dimz | contender | train s | eval s | epoch s | train img/s | eval img/s | '
              'peak RSS MiB |', '|---|---|---|---|---|---|---|---|']
     for dimz, med, floor, rss in rows:

@@ -2,7 +2,7 @@
 """The data-parallel loop on 1 and 2 MPI ranks of this machine, the all-reduce's share,
 and what they say about more machines.
 
-    python benchmarks/bench_mpi.py --data-dir DIR [--epochs 3] [--out results/benchmarks/mpi.md]
+    python benchmarks/bench_mpi.py --data-dir DIR [--epoch 3] [--report results/benchmarks/mpi.md]
 
 - epoch times: ``mpiexec -n P python train_vae.py --communicator naive --epoch E --seed 0``
   for P = 1 and 2 (one BLAS thread a rank, chainer_vae/mpi.py), from log.csv's wall
@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from chainer_vae import cli, files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 600  # an epoch: 60,000 images in batches of 100
@@ -69,13 +71,13 @@ def epoch_seconds(ranks, data_dir, epochs):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--data-dir', help='the four MNIST .gz files (default: the cache)')
-    p.add_argument('--epochs', type=int, default=3)
-    p.add_argument('--out', default=os.path.join(REPO, 'results', 'benchmarks', 'mpi.md'))
+    p.add_argument('--epoch', type=cli.positive_int, default=3)
+    p.add_argument('--report', default=os.path.join(REPO, 'results', 'benchmarks', 'mpi.md'))
     p.add_argument('--worker', choices=['allreduce'])
     args = p.parse_args()
     if args.worker:
         return allreduce_worker()
-    one, two = (epoch_seconds(n, args.data_dir, args.epochs) for n in (1, 2))
+    one, two = (epoch_seconds(n, args.data_dir, args.epoch) for n in (1, 2))
     allreduce = float(subprocess.run(
         [mpiexec(), '-n', '2', sys.executable, os.path.abspath(__file__), '--worker',
          'allreduce'], check=True, capture_output=True, text=True, cwd=REPO).stdout.split()[-1])
@@ -83,8 +85,8 @@ def main():
     share = STEPS * allreduce / two
     lines = [
         '# The loop data-parallel on MPI ranks of one machine', '',
-        'Made by `python benchmarks/bench_mpi.py --data-dir DIR --epochs %d` on %s.'
-        % (args.epochs, time.strftime('%Y-%m-%d')), '',
+        'Made by `python benchmarks/bench_mpi.py --data-dir DIR --epoch %d` on %s.'
+        % (args.epoch, time.strftime('%Y-%m-%d')), '',
         'Machine: %s, %d cores; Python %s; MPICH, ChainerMN naive communicator, one BLAS '
         'thread a rank.' % (platform.processor() or platform.machine(), os.cpu_count(),
                             platform.python_version()), '',
@@ -114,8 +116,7 @@ def main():
         'memory bandwidth: the table above is the whole of what it can show.', '']
     text = '\n'.join(lines)
     print(text)
-    with open(args.out, 'w') as f:
-        f.write(text)
+    files.write_bytes(args.report, text.encode())
 
 
 if __name__ == '__main__':

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Where a training step of the legacy loop spends its time, in one process:
 
-    python benchmarks/bench_step.py [--rounds 8] [--out results/benchmarks/step.md]
+    python benchmarks/bench_step.py [--rounds 8] [--report results/benchmarks/step.md]
 
 - A whole training step of the legacy model (784-500-500-20 softplus, batch 100):
   ours (``Adam.update`` with the notebook's loss function) and, where torch is
@@ -34,7 +34,7 @@ import chainer.functions as F  # noqa: E402
 from chainer import function_node  # noqa: E402
 
 import bench_epoch  # noqa: E402
-from chainer_vae import net, cpu_kernels  # noqa: E402
+from chainer_vae import files, net, cpu_kernels  # noqa: E402
 
 
 def model_and_optimizer(n_in, n_h, batch):
@@ -122,7 +122,7 @@ def torch_version():
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--rounds', type=int, default=8)
-    p.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'results', 'benchmarks',
+    p.add_argument('--report', default=os.path.join(os.path.dirname(HERE), 'results', 'benchmarks',
                                                  'step.md'))
     args = p.parse_args()
     cpu_kernels.configure()
@@ -168,8 +168,7 @@ def main():
              '| our step over PyTorch\'s | %s |' % (
                  '%.2f' % (whole['ours'] / whole['pytorch']) if 'pytorch' in whole else 'n/a')]
     print('\n'.join(lines))
-    with open(args.out, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
+    files.write_bytes(args.report, ('\n'.join(lines) + '\n').encode())
 
 
 if __name__ == '__main__':

@@ -356,7 +356,7 @@ step_bench() {
     ((budget >= 30)) || return 0
     mkdir -p "$WORK/bench"
     (cd "$REPO" && timed "$budget" "$PY" benchmarks/bench_epoch.py --gpu "$GPU" \
-         --dimz 20 --epochs 4 --rounds 2 --out "$WORK/bench/gpu.md") \
+         --dimz 20 --epoch 4 --rounds 2 --report "$WORK/bench/gpu.md") \
         > "$WORK/logs/bench.log" 2>&1
     rc=$?
     if ((rc == 0)); then  # the table's rows: | dimz | contender | train s | eval s | epoch s | train img/s | ...

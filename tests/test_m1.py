@@ -1,5 +1,6 @@
 """M1: balanced labelled draws, and the command on a tiny run."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -40,3 +41,21 @@ def test_bad_labels_are_one_line(tmp_path):
     done = run_module('m1', tmp_path, '--labels', '15')
     assert done.returncode == 2 and done.stderr.startswith('m1: error: ')
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_run_of_resized_images_is_reloaded_as_it_was_trained(tmp_path):
+    """m1 reads a run's data as the run did: a folder of images resized by --image-size."""
+    pytest.importorskip('sklearn', reason="scikit-learn is the '.[eval]' extra (CI has it)")
+    from PIL import Image
+    x_train, _, y_train, _ = data.load('sample')
+    for digit in range(10):  # a folder per class, 30 digits each, 28x28 PNGs
+        os.makedirs(str(tmp_path / 'digits' / str(digit)))
+        for i in np.flatnonzero(y_train == digit)[:30]:
+            Image.fromarray((x_train[i].reshape(28, 28) * 255).astype(np.uint8)).save(
+                str(tmp_path / 'digits' / str(digit) / ('%d.png' % i)))
+    run = trained_run(tmp_path / 'run', '--dataset', tmp_path / 'digits', '--image-size', '14x14',
+                      '-e', '1', '-z', '4', '--n-hidden', '32')
+    assert json.loads((run / 'config.json').read_text())['model']['n_in'] == 14 * 14
+    done = run_module('m1', run, '--labels', '100', '--draws', '1')
+    assert done.returncode == 0, done.stderr
+    assert '100' in json.loads((run / 'm1.json').read_text())['test_error_percent']

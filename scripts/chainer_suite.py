@@ -1,7 +1,7 @@
 """Chainer 7.8.1's own CPU test suite, under its own rules, through the revival layer
 (chainer_vae/revival/__init__.py).
 
-    python scripts/chainer_suite.py [--suite ../shared/chainer-tests] [--out FILE.md]
+    python scripts/chainer_suite.py [--suite ../shared/chainer-tests] [--report FILE.md]
                                     [--timeout SECONDS] [--fast | --vae-path] [--gpu]
                                     [PATH_IN_THE_SUITE ...]
     python scripts/chainer_suite.py --copy-to DIR [--vae-path] [PATH_IN_THE_SUITE ...]
@@ -27,7 +27,7 @@ chainer's sdist: every warning an error, but for the few chainer lists), h5py in
   code* fails on today's NumPy or pytest otherwise (TEST_SIDE below, each with its
   reason) count apart where they fail with the exception named there, raised at the
   test's line named there: any other failure of theirs is a failure.
-- Prints, and writes to ``--out``, passed / failed / skipped / xfailed (chainer's own
+- Prints, and writes to ``--report``, passed / failed / skipped / xfailed (chainer's own
   xfail marks) / test-side per module, and the failures by name. Exits 1 when a test
   failed, or when pytest's own exit status says the run did not end as counted.
 
@@ -403,7 +403,7 @@ def main(argv=None):
                    help='the GPU cases instead of the CPU ones (a machine with a GPU)')
     p.add_argument('--copy-to', metavar='DIR',
                    help='copy the test files named into DIR (a suite of their own), run nothing')
-    p.add_argument('--out', help='write the report there too')
+    p.add_argument('--report', help='write the report there too')
     p.add_argument('--timeout', type=float, default=TIMEOUT,
                    help='seconds a test may take before it fails (default %(default)s)')
     args = p.parse_args(argv)
@@ -422,9 +422,9 @@ def main(argv=None):
     counts, failed = run(paths, args.suite, args.gpu, args.timeout)
     text, totals = report(counts, failed, command.strip(), args.gpu)
     print(text.split('\n\nEvery module:')[0])
-    if args.out:
-        with open(args.out, 'w') as f:
-            f.write(text)
+    if args.report:
+        from chainer_vae import files  # whole or not at all
+        files.write_bytes(args.report, text.encode())
     sys.exit(1 if totals['failed'] or totals['collection error'] else 0)
 
 

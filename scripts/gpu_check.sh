@@ -315,7 +315,7 @@ step_tests() {  # steps 3 and 4 side by side, each module of chainer's suite its
             name=$(tr / _ <<<"${path#tests/chainer_tests/}")
             reports+=("$WORK/logs/chainer/${name%.py}.md")
             (cd "$REPO" && timed "$budget" "$PY" scripts/chainer_suite.py --gpu --suite "$suite" \
-                 --out "${reports[-1]}" "$path") > "$WORK/logs/chainer/${name%.py}.log" 2>&1 &
+                 --report "${reports[-1]}" "$path") > "$WORK/logs/chainer/${name%.py}.log" 2>&1 &
             pids+=($!)
         done
     fi

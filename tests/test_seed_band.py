@@ -83,15 +83,20 @@ def test_stopped_in_a_seeds_first_epoch_then_run_again_goes_on(tmp_path):
 def test_sigterm_ends_the_band_and_its_run_with_one_line(tmp_path):
     proc = subprocess.Popen([sys.executable, '-m', 'chainer_vae.seed_band', '--out', str(tmp_path),
                              '--seeds', '0', '1', '--epoch', '50', '--data-dir', data.SAMPLE_DIR],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    assert proc.stdout.readline().startswith('seed 0: python -m chainer_vae')
-    log = tmp_path / 'seed0' / 'log.csv'
-    for _ in range(600):  # until the run has finished an epoch
-        if log.exists():
-            break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            start_new_session=True)
+    try:
+        assert proc.stdout.readline().startswith('seed 0: python -m chainer_vae')
+        log = tmp_path / 'seed0' / 'log.csv'
+        for _ in range(600):  # until the run has finished an epoch
+            if log.exists():
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:  # a failed test leaves no band training on
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 143
     assert err.strip().splitlines() == [
         'seed_band: error: interrupted (SIGTERM); the runs keep their checkpoints: the same '

@@ -144,7 +144,9 @@ def main(argv=None):
                                       "data_dir, else chainer's dataset cache)")
     args = p.parse_args(argv)
     out = args.out or args.run_dir
-    with cli.command('evaluate', writes_in=out):
+    with cli.command('evaluate', writes_in=out), files.Lock(out).acquire():
+        # locked from before the model is read: a run that --force replaces meanwhile
+        # would get the old model's numbers
         config, model = checkpoint.load_run(args.run_dir)
         x_test = data.load_for_run(config, args.data_dir).x_test
         x_test = x_test[:args.n_test]
@@ -153,8 +155,7 @@ def main(argv=None):
         result['command'] = 'python -m chainer_vae.evaluate ' + ' '.join(
             sys.argv[1:] if argv is None else argv)
         text = json.dumps(result, indent=1).encode()
-        with files.Lock(out).acquire():
-            files.write_into(out, EVALUATION, lambda f: f.write(text))
+        files.write_into(out, EVALUATION, lambda f: f.write(text))
     print('\n'.join(table(result)))
 
 

@@ -111,7 +111,7 @@ def main(argv=None):
     if any(n % 10 for n in args.labels):
         p.error('--labels: multiples of 10 (N / 10 images of each digit)')
     out = args.out or args.run_dir
-    with cli.command('m1', writes_in=out):
+    with cli.command('m1', writes_in=out), files.Lock(out).acquire():  # before reading the run
         try:
             import sklearn  # noqa: F401
         except ImportError:
@@ -127,9 +127,8 @@ def main(argv=None):
                            'test_error_percent': {str(n): e for n, e in results.items()}},
                           indent=1).encode()
         table = markdown(results, args.draws)
-        with files.Lock(out).acquire():
-            files.write_into(out, OUTPUTS[0], lambda f: f.write(text))
-            files.write_into(out, OUTPUTS[1], lambda f: f.write(table.encode()))
+        files.write_into(out, OUTPUTS[0], lambda f: f.write(text))
+        files.write_into(out, OUTPUTS[1], lambda f: f.write(table.encode()))
     print(table, end='')
 
 

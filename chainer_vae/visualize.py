@@ -265,7 +265,9 @@ def main(argv=None):
         p.error('--start and --end go together')
     out = args.out or args.run_dir
     wanted = [n for n in args.only or PICTURES if not (n == 'kl' and args.no_kl)]
-    with cli.command('visualize', writes_in=out) as this:
+    with cli.command('visualize', writes_in=out) as this, files.Lock(out).acquire():
+        # locked from before the model is read: no run, nor another visualize, writes here,
+        # and a run that --force replaces meanwhile does not get the old model's pictures
         config, model = checkpoint.load_run(args.run_dir)
         log = runlog.read(os.path.join(args.run_dir, files.LOG))  # checked before drawing
         runlog.read(args.legacy_log)
@@ -278,7 +280,6 @@ def main(argv=None):
         # --only morph: the one asked; else the first class into the last, and the one asked
         morphs = asked if args.only and asked else [(0, last)] + [m for m in asked
                                                                    if m != (0, last)]
-        lock = files.Lock(out, '--out').acquire()  # no run, nor another visualize, writes here
         # draw into a staging folder and move the pictures in only once all are done:
         # an interrupt or a full disk leaves the previous pictures in --out whole
         staging = tempfile.mkdtemp(prefix='.visualize-', dir=out)
@@ -293,7 +294,6 @@ def main(argv=None):
                 this.kept = lambda: 'the pictures were written in %s' % out
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-            lock.release()
     print('wrote %s in %s' % (', '.join(made), out))
 
 

@@ -2,6 +2,9 @@
 active units; against direct NumPy computations on a tiny model."""
 import json
 import math
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ import chainer.functions as F
 
 from chainer_vae import data, evaluate, net, cpu_kernels
 
-from helpers import run_module, trained_run
+from helpers import REPO, run_cli, run_module, trained_run
 
 
 @pytest.fixture(scope='module')
@@ -126,3 +129,45 @@ def test_a_folder_that_is_no_run_is_one_line(tmp_path):
     done = run_module('evaluate', tmp_path)
     assert done.returncode == 1 and done.stderr.startswith('evaluate: error: ')
     assert len(done.stderr.strip().splitlines()) == 1 and 'has no config.json' in done.stderr
+
+
+# evaluate, stopped once it has read the run's model until the file RELEASE appears
+PAUSED_AFTER_LOADING = '''
+import os, sys, time, runpy
+from chainer_vae import checkpoint
+load_run = checkpoint.load_run
+def paused(run_dir):
+    found = load_run(run_dir)
+    open(%(loaded)r, 'w').close()
+    while not os.path.exists(%(release)r):
+        time.sleep(0.05)
+    return found
+checkpoint.load_run = paused
+sys.argv[0] = 'evaluate'
+runpy.run_module('chainer_vae.evaluate', run_name='__main__')
+'''
+
+
+def test_a_run_replaced_while_it_is_evaluated_is_refused(tmp_path):
+    """issue 21: evaluate read the old model, train_vae.py --force replaced the run, and the
+    old model's evaluation.json landed in the new run; the folder is locked from the read on."""
+    run = trained_run(tmp_path / 'run', '--test', '-e', '1', '-z', '3', '--n-hidden', '32')
+    loaded, release = tmp_path / 'loaded', tmp_path / 'release'
+    prelude = PAUSED_AFTER_LOADING % {'loaded': str(loaded), 'release': str(release)}
+    evaluating = subprocess.Popen([sys.executable, '-c', prelude, str(run), '--k', '1', '5'],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  cwd=REPO)
+    try:
+        deadline = time.time() + 300
+        while not loaded.exists() and evaluating.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert loaded.exists(), evaluating.stderr.read() if evaluating.poll() is not None else ''
+        before = (run / 'mlp_3.model').read_bytes()
+        replaced = run_cli('--dataset', 'sample', '--test', '-e', '1', '-z', '3', '--n-hidden',
+                           '32', '--seed', '1', '-o', run, '--force')
+        assert replaced.returncode == 1 and 'in use by another process' in replaced.stderr
+        assert (run / 'mlp_3.model').read_bytes() == before
+    finally:
+        release.touch()
+        _, err = evaluating.communicate(timeout=300)
+    assert evaluating.returncode == 0, err

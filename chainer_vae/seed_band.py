@@ -39,12 +39,18 @@ def check_folder(run, seed, data_dir):
     legacy configuration, this seed, this data."""
     path = os.path.join(run, files.CONFIG)
     if not os.path.exists(path):
+        others = [name for name in (os.listdir(run) if os.path.isdir(run) else ())
+                  if name not in (files.LOCK, files.WRITTEN) and not name.endswith('.tmp')]
+        if others:  # log.csv of an unknown run, say
+            raise SeedRunError('%s holds files (%s) but no config.json of a run: move them '
+                               'away or choose another --out' % (run, ', '.join(sorted(others))))
         return
     config = run_config.read(path)
     differ = compare.differences(config)
     if config['training']['seed'] != seed:
         differ.insert(0, 'seed %s' % config['training']['seed'])
-    if data_dir and config['data']['data_dir'] not in (None, os.path.abspath(data_dir)):
+    # the cache holds the published MNIST (md5-checked); a --data-dir may hold anything
+    if config['data']['data_dir'] not in (None, os.path.abspath(data_dir) if data_dir else None):
         differ.append('data from %s' % config['data']['data_dir'])
     if differ:
         raise SeedRunError('%s holds a run of other settings (%s); move it away or choose '

@@ -1,6 +1,7 @@
 """The seed band: runs trained (or kept, or resumed) per seed, and their spread."""
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import numpy as np
 
 from chainer_vae import compare, data, runlog
 
-from helpers import REPO, run_cli
+from helpers import REPO, run_cli, run_module
 
 
 def band_command(out, *extra):
@@ -67,6 +68,25 @@ def test_a_seed_folder_of_other_settings_is_refused(tmp_path):
     assert done.returncode == 1 and len(lines) == 1, done.stderr
     assert 'seed0 holds a run of other settings (seed 1; n_latent 2, not 20)' in lines[0]
     assert not (tmp_path / 'seed1').exists() and not (tmp_path / 'band.csv').exists()
+
+
+def test_a_seed_folder_of_other_data_or_of_no_run_is_refused(tmp_path):
+    """A run of a --data-dir folder where the band reads the cache (the published MNIST),
+    and a log.csv without the config.json that says which run made it."""
+    other = run_cli('--seed', '0', '-e', '1', '--data-dir', data.SAMPLE_DIR, '-o',
+                    tmp_path / 'a' / 'seed0')
+    assert other.returncode == 0, other.stderr
+    os.makedirs(str(tmp_path / 'b' / 'seed0'))
+    shutil.copy(str(tmp_path / 'a' / 'seed0' / 'log.csv'), str(tmp_path / 'b' / 'seed0'))
+    for band, said in (('a', 'holds a run of other settings (data from %s)'
+                        % os.path.abspath(data.SAMPLE_DIR)),
+                       ('b', 'holds files (log.csv) but no config.json of a run')):
+        done = run_module('seed_band', '--out', tmp_path / band, '--seeds', '0', '1',
+                          '--epoch', '1')
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and len(lines) == 1 and said in lines[0], done.stderr
+        assert not (tmp_path / band / 'seed1').exists()
+        assert not (tmp_path / band / 'band.csv').exists()
 
 
 def test_stopped_in_a_seeds_first_epoch_then_run_again_goes_on(tmp_path):

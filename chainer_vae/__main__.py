@@ -252,9 +252,9 @@ def run(args, given, this):
     # the run folder: locked until this process ends; a resumed run goes on from its
     # checkpoint (weights, Adam, NumPy's generator, log.csv)
     folder = checkpoint.RunFolder(args.out, args.dimz).open(force=args.force, resume=resuming)
-    this.kept = lambda: folder.resume_hint(invocation())
-    if resuming:
+    if resuming:  # a checkpoint refused here: its line alone (the folder is unchanged)
         folder.restore(model, optimizer)
+    this.kept = lambda: folder.resume_hint(invocation())
     folder.write_config(config.make(vars(args), n_in, config.versions(args.gpu)))
     if comm is not None:  # gradients averaged over the ranks before each step
         optimizer = mpi.data_parallel(optimizer, model, comm)

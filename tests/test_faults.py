@@ -124,6 +124,8 @@ TRAIN_CASES = [
     ('out of memory while training', ['--resume-from', '{tmp}/interrupted'],
      ['out of memory', 'keeps the checkpoint of epoch 3']),
     ('checkpoint of epoch 0', ['--resume-from', '{tmp}/epoch0'], ['checkpoint.npz is damaged']),
+    ('checkpoint without its random state', ['--resume-from', '{tmp}/norandom', '--epoch', '5'],
+     ['checkpoint.npz', 'the random state']),
     ('config value of the wrong type', ['--resume-from', '{tmp}/typed'],
      ["data.binarize is invalid: 'no'"]),
     ('--epoch below the epochs done', ['--resume-from', '{tmp}/interrupted', '--epoch', '1'],
@@ -151,7 +153,8 @@ def rewrite_npz(path, **changes):
 def prepare(earlier, tmp, name):
     """The folder tmp/``name`` that a case names, made from the earlier run."""
     target = tmp / name
-    if name in ('run', 'badconfig', 'torn', 'interrupted', 'epoch0', 'typed', 'legacyonly'):
+    if name in ('run', 'badconfig', 'torn', 'interrupted', 'epoch0', 'typed', 'legacyonly',
+                'norandom'):
         shutil.copytree(str(earlier / 'run'), str(target))
     if name == 'empty':
         os.makedirs(str(target))
@@ -165,6 +168,8 @@ def prepare(earlier, tmp, name):
         config.write_text(config.read_text().replace('"epoch": 2', '"epoch": 5'))
     elif name == 'epoch0':
         rewrite_npz(str(target / 'checkpoint.npz'), epoch=np.int64(0))
+    elif name == 'norandom':
+        rewrite_npz(str(target / 'checkpoint.npz'), **{'rng/keys': np.zeros(10, np.uint32)})
     elif name == 'typed':
         config = target / 'config.json'
         config.write_text(config.read_text().replace('"binarize": false', '"binarize": "no"'))
@@ -206,6 +211,8 @@ def test_train_vae_bad_input_and_faults(earlier, tmp_path, monkeypatch, case, ar
     assert result.returncode == (2 if case in USAGE_CASES else 1)
     if case == 'earlier run without checkpoint':  # nothing to resume: not suggested
         assert '--resume-from' not in result.stderr
+    if case in ('checkpoint of epoch 0', 'checkpoint without its random state'):
+        assert 'No epoch finished' not in result.stderr  # its epochs are there, unchanged
     if case != 'out of memory while training':  # it finished epoch 3 before the fault
         assert (snapshot(tmp_path), snapshot(earlier)) == before
     assert case == 'disk full, new run' or not (tmp_path / 'new').exists()

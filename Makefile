@@ -27,7 +27,7 @@ gif: $(VENV)/installed    # the 0-to-9 morph of make demo's run alone: demo/vae_
 # The tests on every core (pytest-xdist; a module's tests share one worker and its fixtures).
 # ARGS: more pytest arguments, e.g. ARGS=--run-slow (whole epochs of full data sets too).
 test: $(VENV)/installed
-	$(BIN)/python -m pytest -q -n auto --dist loadscope $(ARGS)
+	$(BIN)/python -m pytest -q -n auto --dist loadscope --durations=15 $(ARGS)
 
 lint: $(VENV)/installed    # ruff, configured in pyproject.toml; CI runs it before the tests
 	$(BIN)/python -m ruff check .

@@ -10,11 +10,12 @@ import chainer
 from chainer_vae import download
 
 
-def pytest_configure(config):
-    """The tests send SIGINT, SIGTERM and SIGHUP to the commands they start, as a user at a
+@pytest.fixture(autouse=True)
+def signals_at_their_defaults():
+    """The tests send SIGINT, SIGTERM and SIGHUP to the commands they run, as a user at a
     terminal would. A test run started with them ignored (a background job, nohup, a CI
-    harness) would pass that on to every child, where it rightly stays ignored: the
-    defaults first. (A test of an ignored signal ignores it in its own child.)"""
+    harness, an xdist worker) would pass that on to every command, where it rightly stays
+    ignored: the defaults first. (A test of an ignored signal ignores it in its own child.)"""
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) is signal.SIG_IGN:
             signal.signal(signum, signal.SIG_DFL)
@@ -32,7 +33,7 @@ def gpu_visible():
 
 def pytest_addoption(parser):
     parser.addoption('--run-slow', action='store_true',
-                     help='also run the tests marked slow (whole epochs of full data sets)')
+                     help='also run the tests marked slow (minutes of CPU each)')
 
 
 def pytest_collection_modifyitems(config, items):

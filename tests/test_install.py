@@ -36,6 +36,7 @@ def installed(tmp_path_factory):
     return python, root
 
 
+@pytest.mark.slow  # a fresh virtual environment: a minute or two
 def test_the_package_alone_trains_and_makes_a_band(installed):
     python, root = installed
     where = subprocess.run([python, '-c', 'import chainer_vae.data as d; print(d.__file__); '

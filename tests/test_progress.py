@@ -47,7 +47,7 @@ def test_a_progress_line_at_a_terminal_and_none_through_a_pipe(tmp_path):
     assert terminal_out.startswith(b'epoch 1\ngraph generated\ntrain mean loss=')
     assert '\r' in shown  # rewritten in place
     # tqdm redraws at most ten times a second: which batches show depends on the speed
-    drawn = re.findall(r'epoch (\d)/2, batch (\d+)/40 .* ([\d.]+) s/epoch \| [\d:?]+ left',
+    drawn = re.findall(r'epoch (\d)/2, batch (\d+)/40 [^\r]*? ([\d.]+) s/epoch \| [\d:?]+ left',
                        shown)
     assert {epoch for epoch, _, _ in drawn} == {'1', '2'}, shown[-500:]
     assert all(1 <= int(batch) <= 40 for _, batch, _ in drawn)

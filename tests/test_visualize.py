@@ -95,10 +95,12 @@ def kl_gif(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow  # 41 frames at 1536 x 1280: a minute of CPU
 def test_kl_gif_has_the_legacy_spec(kl_gif):
     assert gif_timeline(kl_gif) == ((1536, 1280), 0, 41, [200] * 41)
 
 
+@pytest.mark.slow
 @needs_legacy
 def test_kl_gif_matches_the_legacy_file(kl_gif):
     assert gif_timeline(kl_gif) == gif_timeline(os.path.join(LEGACY, 'kl_visualize2.gif'))

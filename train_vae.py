@@ -22,7 +22,7 @@ from chainer_vae import (checkpoint, cli, config, data, download, gpu, interrupt
 
 # what a resumed run takes from its config.json, refusing a different value given
 RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
-                'data_dir', 'binarize', 'image_size')
+                'data_dir', 'binarize', 'image_size', 'n_train')
 
 
 def positive_int(text):
@@ -105,6 +105,10 @@ def make_parser():
     p.add_argument('--binarize', action='store_true',
                    help='opt-in, not the legacy: dynamically binarised MNIST, each pixel drawn '
                         'as Bernoulli(grey level) at every step (the likelihood papers\' data)')
+    p.add_argument('--n-train', type=positive_int, metavar='N',
+                   help="opt-in: train on the first N training images only; the semi-supervised "
+                        "papers' split uses 50000, the last 10000 being their validation set "
+                        "(chainer_vae/m2.py)")
     p.add_argument('--communicator', choices=('naive', 'flat', 'non_cuda_aware', 'pure_nccl'),
                    help='under mpiexec: the ChainerMN communicator of a data-parallel run '
                         '(chainer_vae/mpi.py; naive on CPUs, pure_nccl a GPU a rank)')
@@ -225,6 +229,12 @@ def run(args, given):
         x_train, x_test = data.load_set(args.dataset, args.data_dir, args.image_size)[:2]
     except (data.DataError, download.DownloadError) as e:
         fail(e)
+    if args.n_train:  # opt-in: the rest of the training images stay unseen (chainer_vae/m2.py)
+        if args.test or args.n_train > len(x_train):
+            fail('--n-train %d: %s' % (args.n_train, 'the legacy --test chooses its own images'
+                                       if args.test else 'the training set has only %d images'
+                                       % len(x_train)), 2)
+        x_train = x_train[:args.n_train]
     if args.test:  # the legacy data.py held train + test as one array of 70,000
         x_all = np.concatenate([x_train, x_test])[:100]
         x_train, x_test = np.split(x_all, [30])

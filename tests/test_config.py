@@ -45,7 +45,7 @@ def test_a_run_config_says_what_rebuilds_the_model(run):
                                    'test': True, 'debug': False, 'initmodel': None,
                                    'resume': None, 'communicator': None}
     assert written['data'] == {'dataset': 'mnist', 'data_dir': data.SAMPLE_DIR,  # absolute
-                               'binarize': False, 'image_size': None}
+                               'binarize': False, 'image_size': None, 'n_train': None}
     assert written['versions'] == {'python': platform.python_version(), 'numpy': np.__version__,
                                    'chainer': chainer.__version__, 'cupy': None,
                                    'chainer_vae': chainer_vae.__version__}
@@ -71,7 +71,7 @@ def test_a_flat_config_of_an_earlier_run_still_loads(run, tmp_path):
     read = config.read(str(earlier / 'config.json'))
     assert read['model'] == {'n_in': 784, 'n_latent': 20, 'n_h': 500, 'activation': 'softplus'}
     assert read['data'] == {'dataset': 'sample', 'data_dir': None, 'binarize': False,
-                            'image_size': None}
+                            'image_size': None, 'n_train': None}
     assert read['training']['initmodel'] is None and read['training']['debug'] is False
     config_of_run, model = checkpoint.load_run(str(earlier))
     assert config_of_run['model']['n_latent'] == 20

@@ -101,11 +101,12 @@ def save_npz_atomic(path, obj):
     write_atomic(path, lambda f: write_npz(f, arrays, compress=True))
 
 
-def save(out, model, optimizer, row):
+def save(out, model, optimizer, row, extra=None):
     """checkpoint.npz: everything a resumed run needs to go on as if never stopped, and
-    the epoch's log.csv row (written after it: see RunFolder.cut_log)."""
+    the epoch's log.csv row (written after it: see RunFolder.cut_log); ``extra``: more
+    arrays by name (chainer_vae.m2's labelled draw and batch layout)."""
     epoch = row[0]
-    arrays = {'log_row': np.array(row[1:], np.float64)}
+    arrays = dict(extra or {}, log_row=np.array(row[1:], np.float64))
     serializers.DictionarySerializer(arrays, path='model/').save(model)
     serializers.DictionarySerializer(arrays, path='optimizer/').save(optimizer)
     _, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
@@ -220,16 +221,18 @@ RNG_SHAPES = {'epoch': (), 'rng/keys': (624,), 'rng/pos': (), 'rng/has_gauss': (
               'rng/cached_gaussian': (), 'log_row': (5,)}
 
 
-def restore(out, model, optimizer):
+def restore(out, model, optimizer, shapes=None):
     """Load checkpoint.npz of ``out`` into model, optimizer and NumPy's generator;
-    return its log.csv row (epoch first)."""
+    return its log.csv row (epoch first). ``shapes``: {name: shape} of more arrays it
+    must hold (save's ``extra``), or of another program's log row."""
     path = os.path.join(out, CHECKPOINT)
     headers = checked_headers(path)
     check_shapes(path, headers, model, 'model/')
     check_shapes(path, headers, optimizer, 'optimizer/')
-    for key, shape in RNG_SHAPES.items():
+    for key, shape in dict(RNG_SHAPES, **(shapes or {})).items():
         if key not in headers or tuple(headers[key][0]) != shape or headers[key][1].hasobject:
-            raise CheckpointError('%s lacks the epoch, its log row or the random state' % path)
+            what = key if key not in RNG_SHAPES else 'the epoch, its log row or the random state'
+            raise CheckpointError('%s lacks %s' % (path, what))
     with _reading(path) as npz:
         serializers.NpzDeserializer(npz, path='model/').load(model)
         serializers.NpzDeserializer(npz, path='optimizer/').load(optimizer)

@@ -119,11 +119,7 @@ def make_parser():
 
 def parse_args(argv=None):
     """The flags, and the set of those given on the command line."""
-    parser = make_parser()
-    args = parser.parse_args(argv)
-    for action in parser._actions:  # parse again with no defaults: what is left was given
-        action.default = argparse.SUPPRESS
-    return args, set(vars(parser.parse_args(argv)))
+    return cli.parse_given(make_parser(), argv)
 
 
 QUIET = []  # set on the MPI ranks but rank 0: the same error once, not once a rank

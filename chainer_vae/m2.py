@@ -275,10 +275,11 @@ def read_json(path):
 
 
 def resume_hint(out):
+    """How a stopped run goes on, where ``out`` holds a checkpoint ('' where none)."""
     epoch = checkpoint.saved_epoch(out)
     if epoch is None:
-        return 'No epoch finished: nothing to resume'
-    return ('%s keeps the checkpoint of epoch %d: python -m chainer_vae.m2 --resume-from %s '
+        return ''
+    return ('. %s keeps the checkpoint of epoch %d: python -m chainer_vae.m2 --resume-from %s '
             'goes on' % (out, epoch, out))
 
 
@@ -333,11 +334,7 @@ def make_parser():
 
 def parse_args(argv=None):
     """The flags, checked, and the set of those given on the command line."""
-    parser = make_parser()
-    args = parser.parse_args(argv)
-    for action in parser._actions:  # parse again with no defaults: what is left was given
-        action.default = argparse.SUPPRESS
-    given = set(vars(parser.parse_args(argv)))
+    args, given = cli.parse_given(make_parser(), argv)
     if args.resume_from:
         settings_of_run(args, given)
     if args.labels % 10 or args.labels > args.n_train:
@@ -351,19 +348,24 @@ def parse_args(argv=None):
     return args, given
 
 
+STOPS = (checkpoint.CheckpointError, data.DataError, download.DownloadError,
+         train.TrainingError, OSError, KeyboardInterrupt)  # what ends a run in one line
+
+
 def main(argv=None):
     args, given = parse_args(argv)
     sys.stdout = interrupt.OutputUntilClosed(sys.stdout)  # `| head` ends the output only
     interrupt.install()  # SIGTERM, SIGHUP: one line, as Ctrl-C
     try:
         run(args)
-    except (checkpoint.CheckpointError, data.DataError, download.DownloadError) as e:
-        fail(e)
-    except OSError as e:
-        fail('cannot write in --out %s: %s' % (args.out, e.strerror or e))
-    except KeyboardInterrupt as e:  # before training started: nothing was written
-        name, code = interrupt.stopped_by(e)
-        fail('interrupted (%s)' % name, code)
+    except STOPS as e:
+        message, code = str(e), 1
+        if isinstance(e, KeyboardInterrupt):
+            name, code = interrupt.stopped_by(e)
+            message = 'interrupted (%s)' % name
+        elif isinstance(e, OSError):  # a full disk, say
+            message = 'cannot write in --out %s: %s' % (args.out, e.strerror or e)
+        fail(message + resume_hint(args.out), code)
 
 
 def run(args):
@@ -388,16 +390,7 @@ def run(args):
     layout = m2_data.batches(labelled, unlabelled, args.steps or m2_data.steps_of(args.labels))
     beta = ALPHA * args.n_train / args.labels
     folder.write_config(run_config(args, n_x, d.kept, beta, layout))
-    try:
-        learn(model, optimizer, d, layout, beta, args.out, args.epoch, start_epoch, elapsed)
-    except train.TrainingError as e:
-        fail('%s; stopped. %s' % (e, resume_hint(args.out)))
-    except OSError as e:  # a full disk, say
-        fail('cannot write in --out %s: %s; stopped. %s'
-             % (args.out, e.strerror or e, resume_hint(args.out)))
-    except KeyboardInterrupt as e:
-        name, code = interrupt.stopped_by(e)
-        fail('interrupted (%s). %s' % (name, resume_hint(args.out)), code)
+    learn(model, optimizer, d, layout, beta, args.out, args.epoch, start_epoch, elapsed)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,7 @@ import chainer
 import chainer.functions as F
 from chainer import gradient_check
 
-from chainer_vae import checkpoint, data, interrupt, m2, m2_data, m2_results
+from chainer_vae import checkpoint, data, interrupt, m2, m2_data, m2_results, train
 
 from helpers import REPO, _as_at_a_terminal, run_cli, run_module
 from test_checkpoint import arrays, assert_same_arrays, log_rows
@@ -149,6 +149,16 @@ def test_the_weight_decay_is_kingmas_prior_on_weights_and_the_classifiers_biases
     assert moved == {name for name in before
                      if name.endswith('/W') or name in ('/qy_h/b', '/qy_logits/b')}
     assert optimizer.alpha == 3e-4 and (optimizer.beta1, optimizer.beta2) == (0.9, 0.999)
+
+
+def test_a_nan_loss_stops_the_run_with_one_line():
+    model = tiny_m2()
+    model.qz_x.W.array[0, 0] = np.nan
+    x_l, y_l, x_u = batch()
+    layout = [(np.array([0, 1]), np.array([2, 3, 4]))]
+    with pytest.raises(train.TrainingError, match='loss became nan at epoch 7, training batch 0'):
+        m2.train_epoch(model, m2.optimizer_for(model, 100), np.concatenate([x_l, x_u]),
+                       np.array([3, 7, 0, 0, 0], np.int32), layout, 1.0, 7)
 
 
 # ---- the split and the batches -------------------------------------------------------------

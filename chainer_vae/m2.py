@@ -296,11 +296,12 @@ def make_parser():
     p.add_argument('--epoch', '-e', type=cli.positive_int, default=1000,
                    help='epochs (passes over the training images); Kingma ran 3000')
     p.add_argument('--seed', type=cli.seed, default=0,
-                   help='seeds the labelled draw, the batches, the weights and the noise')
-    p.add_argument('--n-train', type=cli.positive_int, default=50000,
+                   help='seeds the labelled draw, the batches, the weights and the noise '
+                        '(default: %(default)s)')
+    p.add_argument('--n-train', type=cli.positive_int, default=50000, metavar='N',
                    help='the first N training images are the training set, the rest the '
                         'validation set (the papers\' 50000 + 10000)')
-    p.add_argument('--steps', type=cli.positive_int,
+    p.add_argument('--steps', type=cli.positive_int, metavar='S',
                    help='steps an epoch (default: Kingma\'s, 100 for N < 600, else 200)')
     p.add_argument('--n-hidden', type=cli.positive_int, default=500,
                    help='units of the hidden layer of each network')

@@ -23,7 +23,7 @@ from chainer_vae import (checkpoint, cli, config, cpu_kernels, data, errors, fil
 PROG = 'train_vae.py'
 # what a resumed run takes from its config.json, refusing a different value given
 RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
-                'data_dir', 'binarize', 'image_size')
+                'data_dir', 'binarize', 'image_size', 'n_train')
 
 
 def dataset_name(text):
@@ -92,6 +92,10 @@ def make_parser():
     p.add_argument('--binarize', action='store_true',
                    help='opt-in, not the legacy: dynamically binarised MNIST, each pixel drawn '
                         'as Bernoulli(grey level) at every step (the likelihood papers\' data)')
+    p.add_argument('--n-train', type=cli.positive_int, metavar='N',
+                   help="opt-in: train on the first N training images only; the semi-supervised "
+                        "papers' split uses 50000, the last 10000 being their validation set "
+                        "(python -m chainer_vae.m2)")
     p.add_argument('--communicator', choices=('naive', 'flat', 'non_cuda_aware', 'pure_nccl'),
                    help='under mpiexec: the ChainerMN communicator of a data-parallel run '
                         '(chainer_vae/mpi.py; naive on CPUs, pure_nccl a GPU a rank)')
@@ -103,12 +107,9 @@ def make_parser():
 def parse_args(argv=None):
     """The flags, and the set of those given on the command line."""
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, given = cli.parse_given(parser, argv)
     if args.resume and os.path.isdir(args.resume):  # -r RUN_DIR: as --resume-from
         args.resume_from, args.resume = args.resume, ''
-    for action in parser._actions:  # parse again with no defaults: what is left was given
-        action.default = argparse.SUPPRESS
-    given = set(vars(parser.parse_args(argv)))
     if 'resume' in given and args.resume_from:
         given = (given - {'resume'}) | {'resume_from'}
     if args.data_dir is not None and args.dataset == 'sample':
@@ -117,6 +118,8 @@ def parse_args(argv=None):
     if args.image_size is not None and args.dataset in data.DATASETS:
         parser.error('--image-size resizes your own images (--dataset PATH); %s is %dx%d'
                      % (args.dataset, 28, 28))
+    if args.n_train and args.test:
+        parser.error('--n-train: the legacy --test chooses its own images (the first 100)')
     if args.resume and not args.initmodel and not args.resume_from:
         parser.error('--resume %s needs --initmodel: the optimizer state alone would go on '
                      'from random weights' % args.resume)
@@ -227,11 +230,11 @@ def run(args, given, this):
 
     # data: MNIST's 60,000 + 10,000 images as rows of 784 grey levels in [0, 1]
     x_train, x_test = data.prepare(args.dataset, args.data_dir, args.image_size,
-                                   args.binarize)[:2]
+                                   args.binarize, args.n_train)[:2]
     if args.test:  # the legacy data.py held train + test as one array of 70,000
         x_all = np.concatenate([x_train, x_test])[:100]
         x_train, x_test = np.split(x_all, [30])
-    n_in = x_train.shape[1]  # 784 pixels
+    n_in = x_test.shape[1]  # 784 pixels (x_train may be data.Binarized, not an array)
     if comm is not None:  # each rank its share of every batch
         x_train, x_test = (mpi.Share(x, comm.rank, comm.size) for x in (x_train, x_test))
 

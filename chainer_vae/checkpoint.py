@@ -194,11 +194,14 @@ def saved_epoch(out):
 # ---- the run folder ------------------------------------------------------------------
 
 class RunFolder:
-    """``--out`` of one run, locked for this process from ``open`` until it ends."""
+    """``--out`` of one run, locked for this process from ``open`` until it ends;
+    ``columns``: its log.csv's, epoch first and wall_time last (another loop's, as
+    chainer_vae/m2.py's: end_epoch's losses are the columns between)."""
 
-    def __init__(self, path, n_latent):
+    def __init__(self, path, n_latent, columns=runlog.COLUMNS):
         self.path = path
         self.n_latent = n_latent
+        self.columns = columns
         self.rows = []  # log.csv's rows so far (epoch first)
         self._lock = files.Lock(path)
         self._clock = time.time()  # wall_time counts from here (less a resumed run's)
@@ -251,7 +254,8 @@ class RunFolder:
         headers = checked_headers(path)
         check_shapes(path, headers, model, 'model/')
         check_shapes(path, headers, optimizer, 'optimizer/')
-        for key, (shape, kind) in STATE.items():
+        state = dict(STATE, log_row=((len(self.columns) - 1,), 'f'))
+        for key, (shape, kind) in state.items():
             if (key not in headers or tuple(headers[key][0]) != shape
                     or headers[key][1].kind != kind):
                 raise CheckpointError('%s lacks the epoch, its log row or the random state'
@@ -261,11 +265,11 @@ class RunFolder:
             serializers.NpzDeserializer(npz, path='model/').load(model)
             serializers.NpzDeserializer(npz, path='optimizer/').load(optimizer)
         try:
-            rows = runlog.repair(self.file(files.LOG), row[0], row)
+            rows = runlog.repair(self.file(files.LOG), row[0], row, self.columns)
         except runlog.LogError as e:
             raise CheckpointError('cannot resume %s: %s' % (self.path, e)) from None
         np.random.set_state(rng)
-        if files.read_or_none(self.file(files.LOG)) != runlog.text(rows):
+        if files.read_or_none(self.file(files.LOG)) != runlog.text(rows, self.columns):
             self._write_log(rows)  # rows after the checkpoint cut, its own row put back
         self.rows = rows
         self._clock = time.time() - row[-1]  # wall_time goes on from the checkpoint's
@@ -293,7 +297,8 @@ class RunFolder:
         return row
 
     def _write_log(self, rows):
-        files.write_into(self.path, files.LOG, lambda f: f.write(runlog.text(rows)))
+        files.write_into(self.path, files.LOG,
+                         lambda f: f.write(runlog.text(rows, self.columns)))
 
     def finish(self, model, optimizer):
         """The notebook's last lines: the model and the optimizer, as a pair."""

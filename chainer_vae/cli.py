@@ -48,6 +48,15 @@ class Parser(argparse.ArgumentParser):
         fail(self.name, message, 2)
 
 
+def parse_given(parser, argv=None):
+    """(the flags, the set of the names of those given on the command line): what a
+    resumed run may take from its config.json is what was not given."""
+    args = parser.parse_args(argv)
+    for action in parser._actions:  # parse again with no defaults: what is left was given
+        action.default = argparse.SUPPRESS
+    return args, set(vars(parser.parse_args(argv)))
+
+
 def positive_int(text):
     try:
         value = int(text)

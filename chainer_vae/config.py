@@ -3,7 +3,8 @@
     {"model":    {"n_in": 784, "n_latent": 20, "n_h": 500, "activation": "softplus"},
      "training": {"epoch": 100, "batchsize": 100, "seed": 0, "gpu": -1, "test": false,
                   "debug": false, "initmodel": null, "resume": null, "communicator": null},
-     "data":     {"dataset": "mnist", "data_dir": null, "binarize": false, "image_size": null},
+     "data":     {"dataset": "mnist", "data_dir": null, "binarize": false, "image_size": null,
+                  "n_train": null},
      "versions": {"python": "3.12.1", "numpy": "2.5.5", "chainer": "7.8.1", "cupy": null,
                   "chainer_vae": "1.0.0"}}
 
@@ -33,6 +34,7 @@ FLAGS = {  # train_vae.py's flag: (section, key) in config.json
     'resume': ('training', 'resume'), 'communicator': ('training', 'communicator'),
     'dataset': ('data', 'dataset'), 'data_dir': ('data', 'data_dir'),
     'binarize': ('data', 'binarize'), 'image_size': ('data', 'image_size'),
+    'n_train': ('data', 'n_train'),
 }
 PATH_FLAGS = ('data_dir', 'initmodel', 'resume')
 
@@ -57,7 +59,8 @@ REQUIRED = {
     ('data', 'data_dir'): lambda v: v is None or isinstance(v, str),
 }
 DEFAULTS = {('training', 'gpu'): -1, ('training', 'debug'): False, ('data', 'binarize'): False,
-            ('data', 'image_size'): None, ('training', 'communicator'): None,
+            ('data', 'image_size'): None, ('data', 'n_train'): None,
+            ('training', 'communicator'): None,
             ('training', 'initmodel'): None, ('training', 'resume'): None}
 OPTIONAL = {
     ('training', 'gpu'): lambda v: type(v) is int,
@@ -65,6 +68,7 @@ OPTIONAL = {
     ('data', 'binarize'): lambda v: type(v) is bool,
     ('data', 'image_size'): lambda v: v is None or (isinstance(v, list) and len(v) == 2
                                                      and all(map(_positive, v))),
+    ('data', 'n_train'): lambda v: v is None or _positive(v),
     ('training', 'communicator'): lambda v: v is None or v in COMMUNICATORS,
     ('training', 'initmodel'): _path, ('training', 'resume'): _path,
 }

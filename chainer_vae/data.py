@@ -149,10 +149,17 @@ def binarize_test(x):
     return (rng.random_sample(x.shape) < x).astype(np.float32)
 
 
-def prepare(dataset='mnist', data_dir=None, image_size=None, binarize=False):
+def prepare(dataset='mnist', data_dir=None, image_size=None, binarize=False, n_train=None):
     """The DataSet of a run: load_set's, the images binarised where ``binarize`` asks
-    (the training images afresh at every batch, the test images once)."""
+    (the training images afresh at every batch, the test images once); ``n_train``: the
+    first n_train training images alone (the semi-supervised papers' 50,000, the rest
+    being their validation set: chainer_vae/m2_data.py)."""
     data = load_set(dataset, data_dir, image_size)
+    if n_train is not None:
+        if n_train > len(data.x_train):
+            raise DataError('--n-train %d: the training set has only %d images'
+                            % (n_train, len(data.x_train)))
+        data = data._replace(x_train=data.x_train[:n_train], y_train=data.y_train[:n_train])
     if binarize:
         data = data._replace(x_train=Binarized(data.x_train), x_test=binarize_test(data.x_test))
     return data

@@ -5,7 +5,8 @@
 
 Written by the run folder (chainer_vae/checkpoint.py) whole each epoch, through a
 temporary name (files.write_atomic), after the epoch's checkpoint; read back by a resumed
-run, visualize, seed_band and compare. Rows as Python's csv module writes them (floats
+run, visualize, seed_band and compare. Other loops log other columns the same way (epoch
+first, wall_time last: chainer_vae/m2.py). Rows as Python's csv module writes them (floats
 in repr, lines ending in \\r\\n), so the committed logs read the same.
 """
 import csv
@@ -23,11 +24,11 @@ class LogError(errors.Failure):
     """A log.csv that cannot be read; the message is one line."""
 
 
-def text(rows):
+def text(rows, columns=COLUMNS):
     """log.csv's bytes: the header, then the rows (epoch first, as tuples of numbers)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     writer.writerows(rows)
     return out.getvalue().encode()
 
@@ -75,13 +76,13 @@ def read(path, columns=COLUMNS[:5]):
     return {c: [row[i] for row in rows] for i, c in enumerate(columns)}
 
 
-def repair(path, epoch, checkpoint_row):
-    """The rows of the log at ``path`` that belong to a checkpoint of ``epoch``: those of
-    epochs 1 .. epoch, the checkpoint's own row (which it holds) added where the run
-    stopped between saving the checkpoint and writing log.csv. LogError where earlier
-    rows are missing or damaged."""
+def repair(path, epoch, checkpoint_row, columns=COLUMNS):
+    """The rows of the log at ``path`` (of ``columns``) that belong to a checkpoint of
+    ``epoch``: those of epochs 1 .. epoch, the checkpoint's own row (which it holds) added
+    where the run stopped between saving the checkpoint and writing log.csv. LogError
+    where earlier rows are missing or damaged."""
     try:
-        rows = parse(path) if epoch > 1 or os.path.exists(path) else []
+        rows = parse(path, columns) if epoch > 1 or os.path.exists(path) else []
     except LogError as e:
         raise LogError('%s; it does not match its checkpoint of epoch %d' % (e, epoch)) from None
     if len(rows) < epoch - 1:

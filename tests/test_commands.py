@@ -18,6 +18,7 @@ COMMANDS = [
     (['-m', 'chainer_vae.visualize'], 'visualize', ['{run}', '--only', 'nothing'], ['{missing}']),
     (['-m', 'chainer_vae.evaluate'], 'evaluate', ['{run}', '--k', '0'], ['{missing}']),
     (['-m', 'chainer_vae.m1'], 'm1', ['{run}', '--draws', '0'], ['{missing}']),
+    (['-m', 'chainer_vae.m2'], 'm2', ['--labels', '15'], ['--resume-from', '{missing}']),
     (['-m', 'chainer_vae.seed_band'], 'seed_band', ['--out', '{tmp}', '--seeds', '-1', '2'],
      ['--out', '{tmp}', '--data-dir', '{missing}']),
     (['-m', 'chainer_vae.compare'], 'compare', [], ['{missing}']),
@@ -55,7 +56,8 @@ def test_sigint_while_importing_is_one_line_and_exit_130(tmp_path, command, name
     script = tmp_path / 'wait.py'
     script.write_text('import time\ntime.sleep(60)\n')
     args = {'revival': [script], 'seed_band': ['--out', tmp_path / 'band'],
-            'train_vae.py': ['--dataset', 'sample', '-o', tmp_path / 'run']}
+            'train_vae.py': ['--dataset', 'sample', '-o', tmp_path / 'run'],
+            'm2': ['--dataset', 'sample', '-o', tmp_path / 'run']}
     proc = start(command, args.get(name, [tmp_path]), tmp_path, preexec_fn=_sigint_acts)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)

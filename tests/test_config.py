@@ -45,7 +45,7 @@ def test_a_run_config_says_what_rebuilds_the_model(run):
                                    'test': True, 'debug': False, 'initmodel': None,
                                    'resume': None, 'communicator': None}
     assert written['data'] == {'dataset': 'mnist', 'data_dir': data.SAMPLE_DIR,  # absolute
-                               'binarize': False, 'image_size': None}
+                               'binarize': False, 'image_size': None, 'n_train': None}
     assert written['versions'] == {'python': platform.python_version(), 'numpy': np.__version__,
                                    'chainer': chainer.__version__, 'cupy': None,
                                    'chainer_vae': chainer_vae.__version__}
@@ -71,7 +71,7 @@ def test_a_flat_config_of_an_earlier_run_still_loads(run, tmp_path):
     read = config.read(str(earlier / 'config.json'))
     assert read['model'] == {'n_in': 784, 'n_latent': 20, 'n_h': 500, 'activation': 'softplus'}
     assert read['data'] == {'dataset': 'sample', 'data_dir': None, 'binarize': False,
-                            'image_size': None}
+                            'image_size': None, 'n_train': None}
     assert read['training']['initmodel'] is None and read['training']['debug'] is False
     config_of_run, model = checkpoint.load_run(str(earlier))
     assert config_of_run['model']['n_latent'] == 20
@@ -80,6 +80,18 @@ def test_a_flat_config_of_an_earlier_run_still_loads(run, tmp_path):
     assert result.returncode == 0, result.stderr
     assert read_json(earlier / 'config.json')['training']['epoch'] == 2
     assert 'out' not in read_json(earlier / 'config.json')
+
+
+@pytest.mark.parametrize('n_train', [0, 50000.0, '50000', True])
+def test_a_config_s_n_train_is_a_positive_integer_or_null(run, tmp_path, n_train):
+    written = read_json(run / 'config.json')
+    del written['data']['n_train']  # a config from before --n-train: null
+    (tmp_path / 'config.json').write_text(json.dumps(written))
+    assert config.read(str(tmp_path / 'config.json'))['data']['n_train'] is None
+    written['data']['n_train'] = n_train
+    (tmp_path / 'config.json').write_text(json.dumps(written))
+    with pytest.raises(config.ConfigError, match='data.n_train is invalid: %r' % (n_train,)):
+        config.read(str(tmp_path / 'config.json'))
 
 
 COMMITTED = sorted(glob.glob(os.path.join(REPO, 'results', '*', 'config.json')))

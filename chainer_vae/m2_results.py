@@ -1,0 +1,119 @@
+"""M2 and M1+M2 runs (chainer_vae/m2.py) beside Kingma et al. (2014), Table 1, made from
+their run folders' config.json and log.csv alone, so also from runs still going.
+
+    python -m chainer_vae.m2_results RUN_DIR [RUN_DIR ...] --out DIR
+
+writes into DIR:
+  summary.json  a list of the runs, each {"model": "M1+M2" or "M2", "n_labels": N,
+                "seed": s, "epochs": epochs logged, "test_error": % at the last epoch,
+                "best_valid_test_error": % at the epoch of the lowest validation error}
+  table.md      for each model and N, the test errors as mean ± std over the runs
+                (seeds), beside the paper's
+  curves.png    validation (dashed) and test error (solid) against epochs, a line each run
+"""
+import json
+import os
+
+import numpy as np
+
+from chainer_vae import cli, errors, files, m1, m2, runlog
+from chainer_vae.plotting import plt, save_figure
+
+OUTPUTS = ('summary.json', 'table.md', 'curves.png')
+
+
+class ResultsError(errors.Failure):
+    """A run folder that cannot be read; the message is one line."""
+
+
+def read_run(run_dir):
+    """One entry of summary.json from the run's config.json and log.csv (both checked),
+    and its validation and test errors by epoch."""
+    try:
+        config = m2.read_config(os.path.join(run_dir, files.CONFIG))
+        rows = runlog.parse(os.path.join(run_dir, files.LOG), ('epoch', 'valid_error',
+                                                                'test_error'))
+    except errors.Failure as e:
+        raise ResultsError('not an M2 run folder: %s' % e) from None
+    if not rows:
+        raise ResultsError('%s: no epoch logged yet' % run_dir)
+    _, valid, test = (np.array(column) for column in zip(*rows))
+    entry = {'model': config['model'], 'n_labels': config['flags']['labels'],
+             'seed': config['flags']['seed'], 'epochs': len(rows),
+             'test_error': float(test[-1]), 'best_valid_test_error': float(test[np.argmin(valid)])}
+    return entry, valid, test
+
+
+def spread(values):
+    return ('%.2f ± %.2f' % (np.mean(values), np.std(values)) if len(values) > 1
+            else '%.2f' % values[0])
+
+
+def table(runs):
+    """table.md: a row for each model and N, beside Table 1."""
+    lines = ['| model | N labels | seeds | epochs | test error % at the last epoch | at the '
+             'best validation epoch | Kingma et al. 2014, Table 1 |', '|---' * 7 + '|']
+    groups = sorted({(r['model'], r['n_labels']) for r in runs},
+                    key=lambda g: (m2.MODELS.index(g[0]), g[1]))
+    for model, n in groups:
+        group = [r for r in runs if (r['model'], r['n_labels']) == (model, n)]
+        epochs = sorted({r['epochs'] for r in group})
+        paper = m1.PAPER[model][m1.PAPER_N.index(n)] if n in m1.PAPER_N else None
+        lines.append('| %s | %d | %s | %s | %s | %s | %s |' % (
+            model, n, ', '.join(str(r['seed']) for r in group),
+            '%d' % epochs[0] if len(epochs) == 1 else '%d-%d' % (epochs[0], epochs[-1]),
+            spread([r['test_error'] for r in group]),
+            spread([r['best_valid_test_error'] for r in group]),
+            '' if paper is None else '%.2f' % paper))
+    lines += ['', 'Test error % on the 10,000 MNIST test images, as mean ± std over the seeds '
+              'where there are several; the best validation epoch is the one of the lowest '
+              'error on the 10,000 validation images (the last of the 60,000 training images). '
+              'Table 1 gives 11.97 ± 1.71 (M2) and 3.33 ± 0.14 (M1+M2) at N = 100.']
+    return '\n'.join(lines) + '\n'
+
+
+def curves(runs, path):
+    """Validation (dashed) and test error (solid) against epochs, a panel a model."""
+    models = [m for m in m2.MODELS if any(r['model'] == m for r, _, _ in runs)]
+    fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 4.8), dpi=100,
+                             squeeze=False)
+    for ax, model in zip(axes[0], models):
+        mine = [(r, v, t) for r, v, t in runs if r['model'] == model]
+        for i, (r, valid, test) in enumerate(sorted(mine, key=lambda x: (x[0]['n_labels'],
+                                                                          x[0]['seed']))):
+            epochs = np.arange(1, len(test) + 1)
+            label = 'N = %d, seed %d' % (r['n_labels'], r['seed'])
+            ax.plot(epochs, test, color='C%d' % i, label=label + ': test')
+            ax.plot(epochs, valid, '--', color='C%d' % i, lw=0.8, label=label + ': validation')
+        for n in sorted({r['n_labels'] for r, _, _ in mine} & set(m1.PAPER_N)):
+            ax.axhline(m1.PAPER[model][m1.PAPER_N.index(n)], color='grey', ls=':', lw=0.8)
+        ax.set_yscale('log')
+        ax.set_xlabel('epoch')
+        ax.set_ylabel('error %')
+        ax.set_title('%s (dotted: Table 1)' % model)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def main(argv=None):
+    p = cli.Parser(prog='python -m chainer_vae.m2_results', name='m2_results',
+                   description=__doc__)
+    p.add_argument('runs', nargs='+', metavar='RUN_DIR', type=cli.existing_dir,
+                   help='python -m chainer_vae.m2 run folders (finished or not)')
+    p.add_argument('--out', required=True, help='folder for summary.json, table.md, curves.png')
+    args = p.parse_args(argv)
+    with cli.command('m2_results', writes_in=args.out):
+        runs = [read_run(run) for run in args.runs]
+        summary = json.dumps([r for r, _, _ in runs], indent=1).encode()
+        text = table([r for r, _, _ in runs])
+        with files.Lock(args.out).acquire():  # no other m2_results writes here meanwhile
+            files.write_bytes(os.path.join(args.out, OUTPUTS[0]), summary)
+            files.write_bytes(os.path.join(args.out, OUTPUTS[1]), text.encode())
+            curves(runs, os.path.join(args.out, OUTPUTS[2]))
+            files.record(args.out, OUTPUTS)
+    print(text, end='')
+
+
+if __name__ == '__main__':
+    main()

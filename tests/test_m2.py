@@ -1,0 +1,392 @@
+"""The semi-supervised M2 and M1+M2 (chainer_vae/m2.py) and what they need from
+train_vae.py: its M1 trained on the first N training images only (--n-train)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import chainer
+import chainer.functions as F
+from chainer import gradient_check
+
+from chainer_vae import (checkpoint, cpu_kernels, data, files, interrupt, m2, m2_data, m2_results,
+                         runlog, train)
+from chainer_vae import __main__ as training
+
+from helpers import REPO, _as_at_a_terminal, run_cli, run_module
+from test_checkpoint import arrays, assert_same_arrays, log_rows
+from test_cli import assert_one_line_error
+
+
+# ---- train_vae.py --n-train: the M1 of M1+M2 never sees the validation images ----------
+
+@pytest.fixture
+def in_process():
+    """A command run in this process installs its signal handlers (chainer_vae.interrupt;
+    one that fails ignores the signals from then on: cli.fail) and chainer's fast settings
+    (chainer_vae.cpu_kernels): put pytest's and chainer's back after it, so that later
+    tests and the processes they start get signals as ever."""
+    saved = {s: signal.getsignal(s) for s in interrupt.SIGNALS}
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)
+    cpu_kernels.configure(debug=True)  # chainer's own type checks and softplus
+
+
+def one_line(capsys, code, exit):
+    """What a command that ended in this process (``exit``: pytest.raises(SystemExit))
+    left, as a CompletedProcess, its exit code checked to be ``code``."""
+    assert exit.value.code == code
+    return subprocess.CompletedProcess([], code, '', capsys.readouterr().err)
+
+
+@pytest.fixture(scope='module')
+def m1_run(tmp_path_factory):
+    """A tiny M1 of the first 1000 sample images, one epoch."""
+    out = tmp_path_factory.mktemp('m1') / 'run'
+    result = run_cli('--dataset', 'sample', '--n-train', '1000', '--binarize', '--seed', '0',
+                     '-e', '1', '-z', '4', '--n-hidden', '16', '-o', out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_n_train_trains_on_the_first_n_images_and_a_resume_keeps_it(tmp_path, m1_run, capsys,
+                                                                    in_process):
+    out = tmp_path / 'm1'
+    shutil.copytree(str(m1_run), str(out))
+    assert json.loads((out / 'config.json').read_text())['data']['n_train'] == 1000
+    assert int(arrays(out / 'checkpoint.npz')['optimizer/t']) == 10  # 1000 / 100, not 4000 / 100
+    with pytest.raises(SystemExit) as exit:
+        training.main(['--resume-from', str(out), '--n-train', '2000'])
+    assert_one_line_error(one_line(capsys, 1, exit), '--n-train 2000: the run in',
+                          'made with 1000')
+    result = run_cli('--resume-from', out, '--epoch', '2')
+    assert result.returncode == 0, result.stderr
+    assert int(arrays(out / 'checkpoint.npz')['optimizer/t']) == 20
+
+
+@pytest.mark.parametrize('flags, code, words', [
+    (['--dataset', 'sample', '--n-train', '4001'], 1,
+     '--n-train 4001: the training set has only 4000 images'),
+    (['--test', '--n-train', '50'], 2, '--n-train: the legacy --test chooses its own images'),
+])
+def test_n_train_beyond_the_training_set_or_with_test_is_one_line(tmp_path, capsys, in_process,
+                                                                  flags, code, words):
+    with pytest.raises(SystemExit) as exit:
+        training.main(flags + ['-o', str(tmp_path / 'run')])
+    assert_one_line_error(one_line(capsys, code, exit), words)
+    assert not (tmp_path / 'run').exists()
+
+
+# ---- the objective -------------------------------------------------------------------------
+
+def tiny_m2(gaussian_x=False, dtype=np.float32, scale=0.5):
+    """An M2 of 6 inputs, 5 hidden units, z of 3, its weights drawn large enough that
+    every term matters."""
+    with chainer.using_config('dtype', dtype):
+        model = m2.M2(6, n_h=5, n_z=3, gaussian_x=gaussian_x)
+    rng = np.random.RandomState(1)
+    for param in model.params():
+        param.array[...] = rng.normal(0, scale, param.shape)
+    return model
+
+
+def batch(dtype=np.float32):
+    rng = np.random.RandomState(2)
+    x_l, x_u = ((rng.random_sample((n, 6)) < 0.5).astype(dtype) for n in (2, 3))
+    return x_l, np.array([3, 7], np.int32), x_u
+
+
+def softplus(a):
+    return np.logaddexp(0, a)
+
+
+def neg_elbo_numpy(model, x, y, eps):
+    """-L(x,y) of one image and label, in float64 from the model's weights."""
+    p = {name[1:]: param.array.astype(np.float64) for name, param in model.namedparams()}
+    y1 = np.eye(10)[y]
+    h = softplus(p['qz_x/W'] @ x + p['qz_x/b'] + p['qz_y/W'] @ y1)
+    mu, ln_var = p['qz_mu/W'] @ h + p['qz_mu/b'], p['qz_ln_var/W'] @ h + p['qz_ln_var/b']
+    z = mu + np.exp(0.5 * ln_var) * eps
+    h = softplus(p['px_h/W'] @ np.concatenate([z, y1]) + p['px_h/b'])
+    out = p['px_mu/W'] @ h + p['px_mu/b']
+    if model.gaussian_x:
+        ln_var_x = p['px_ln_var/W'] @ h + p['px_ln_var/b']
+        rec = 0.5 * np.sum(np.log(2 * np.pi) + ln_var_x + (x - out) ** 2 / np.exp(ln_var_x))
+    else:
+        rec = np.sum(softplus(out) - x * out)  # -log Bernoulli(x | sigmoid(out))
+    kl = 0.5 * np.sum(mu ** 2 + np.exp(ln_var) - ln_var - 1)
+    return rec + kl + np.log(10)
+
+
+@pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
+def test_the_unlabelled_term_is_the_sum_over_the_ten_labels(gaussian_x):
+    model = tiny_m2(gaussian_x)
+    x_l, y_l, x_u = batch()
+    np.random.seed(0)
+    neg_l, neg_log_q, neg_u = (t.array for t in model.terms(x_l, y_l, x_u))
+    np.random.seed(0)  # the same noise: one draw for the rows, labelled, then label by label
+    eps = np.random.standard_normal((2 + 10 * 3, 3)).astype(np.float32)
+    p = {name[1:]: param.array.astype(np.float64) for name, param in model.namedparams()}
+    for i, x in enumerate(x_u):
+        logits = p['qy_logits/W'] @ softplus(p['qy_h/W'] @ x + p['qy_h/b']) + p['qy_logits/b']
+        q = np.exp(logits - np.logaddexp.reduce(logits))
+        neg_ls = [neg_elbo_numpy(model, x, y, eps[2 + 3 * y + i]) for y in range(10)]
+        # -U(x) = sum_y q(y|x) (-L(x,y)) - H(q(y|x))
+        assert neg_u[i] == pytest.approx(np.dot(q, neg_ls) + np.dot(q, np.log(q)), rel=1e-5)
+    for i, (x, y) in enumerate(zip(x_l, y_l)):
+        assert neg_l[i] == pytest.approx(neg_elbo_numpy(model, x, y, eps[i]), rel=1e-5)
+        logits = p['qy_logits/W'] @ softplus(p['qy_h/W'] @ x + p['qy_h/b']) + p['qy_logits/b']
+        assert neg_log_q[i] == pytest.approx(np.logaddexp.reduce(logits) - logits[y], rel=1e-5)
+
+
+def test_beta_scales_only_the_labelled_classification_term():
+    model = tiny_m2()
+    x_l, y_l, x_u = batch()
+    losses, grads = [], []
+    for beta in (1.0, 4.0):
+        model.cleargrads()
+        np.random.seed(0)
+        loss = model.loss(x_l, y_l, x_u, beta)
+        loss.backward()
+        losses.append((float(loss.array), [float(s.array) for s in model.sums]))
+        grads.append({name: param.grad.copy() for name, param in model.namedparams()})
+    (loss_1, sums_1), (loss_4, sums_4) = losses
+    assert sums_1 == sums_4  # -L of the labelled, -U of the unlabelled, -log q(y|x): unchanged
+    assert loss_4 - loss_1 == pytest.approx(3.0 * sums_1[2] / 5, rel=1e-5)  # 5 images
+    for name in grads[0]:
+        if name.startswith('/qy_'):  # the classifier's gradient changes
+            assert not np.allclose(grads[0][name], grads[1][name]), name
+        else:  # q(z|x,y) and p(x|y,z) never see beta
+            np.testing.assert_array_equal(grads[0][name], grads[1][name], err_msg=name)
+
+
+@pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
+def test_gradient_check_on_a_tiny_m2(gaussian_x):
+    model = tiny_m2(gaussian_x, np.float64)
+    x_l, y_l, x_u = batch(np.float64)
+
+    def loss(x_l, x_u):
+        np.random.seed(0)  # the same z at every evaluation
+        return model.loss(x_l, y_l, x_u, 2.0)
+
+    gradient_check.check_backward(loss, (x_l, x_u), None, params=list(model.params()),
+                                  eps=1e-5, atol=1e-6, rtol=1e-5, dtype=np.float64)
+
+
+def test_the_weight_decay_is_kingmas_prior_on_weights_and_the_classifiers_biases():
+    model = tiny_m2()
+    optimizer = m2.optimizer_for(model, 50000)
+    before = {name: param.array.copy() for name, param in model.namedparams()}
+    optimizer.update(lambda: sum(F.sum(p * 0) for p in model.params()))  # the prior's alone
+    moved = {name for name, param in model.namedparams()
+             if not np.array_equal(param.array, before[name])}
+    assert moved == {name for name in before
+                     if name.endswith('/W') or name in ('/qy_h/b', '/qy_logits/b')}
+    assert optimizer.alpha == 3e-4 and (optimizer.beta1, optimizer.beta2) == (0.9, 0.999)
+
+
+def test_a_nan_loss_stops_the_run_with_one_line():
+    model = tiny_m2()
+    model.qz_x.W.array[0, 0] = np.nan
+    x_l, y_l, x_u = batch()
+    layout = [(np.array([0, 1]), np.array([2, 3, 4]))]
+    with pytest.raises(train.TrainingError, match='loss became nan at epoch 7, training batch 0'):
+        m2.train_epoch(model, m2.optimizer_for(model, 100), np.concatenate([x_l, x_u]),
+                       np.array([3, 7, 0, 0, 0], np.int32), layout, 1.0, 7)
+
+
+# ---- the split and the batches -------------------------------------------------------------
+
+def test_the_labelled_draw_is_balanced_seeded_and_apart_from_validation():
+    y = data.load('sample')[2]
+    labelled, unlabelled = m2_data.split(y[:3000], 100, seed=0)
+    assert np.bincount(y[labelled], minlength=10).tolist() == [10] * 10
+    assert sorted(np.concatenate([labelled, unlabelled])) == list(range(3000))  # none of 3000:
+    again, _ = m2_data.split(y[:3000], 100, seed=0)
+    other, _ = m2_data.split(y[:3000], 100, seed=1)
+    np.testing.assert_array_equal(labelled, again)
+    assert set(labelled) != set(other)
+    with pytest.raises(data.DataError, match='100 images of each digit'):
+        m2_data.split(y[:300], 1000, seed=0)
+
+
+@pytest.mark.parametrize('n, per_step', [(100, (1, 499)), (600, (3, 247)), (1000, (5, 245)),
+                                         (3000, (15, 235))])
+def test_kingmas_batch_layout(n, per_step):
+    layout = m2_data.batches(np.arange(n), np.arange(n, 50000), m2_data.steps_of(n))
+    assert len(layout) == (100 if n == 100 else 200)
+    assert {(len(l), len(u)) for l, u in layout} == {per_step}
+    assert sorted(np.concatenate([l for l, _ in layout] + [u for _, u in layout])) == \
+        list(range(50000))
+
+
+# ---- the command: a run, stopped and resumed, and its one-line errors ----------------------
+
+TINY = ['--dataset', 'sample', '--n-train', '1000', '--labels', '100', '--steps', '5',
+        '--n-hidden', '16', '--dimz', '4', '--seed', '3']
+
+
+def start_m2(*args):
+    return subprocess.Popen([sys.executable, '-m', 'chainer_vae.m2'] + [str(a) for a in args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            preexec_fn=_as_at_a_terminal)
+
+
+def assert_m2_error(result, *words, code=None, prog='m2'):
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prog + ': error: '), result.stderr
+    assert result.returncode == (code or result.returncode) != 0
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp('m2') / 'run'
+    result = run_module('m2', *TINY + ['--epoch', 3, '-o', out])
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_a_run_logs_its_errors_and_writes_its_config(uninterrupted):
+    rows = log_rows(uninterrupted)
+    assert rows[0] == ','.join(m2.LOG_COLUMNS[:-1]) and len(rows) == 4
+    errors = np.array([[float(v) for v in r.split(',')[-2:]] for r in rows[1:]])
+    assert ((0 <= errors) & (errors <= 100)).all()
+    written = json.loads((uninterrupted / 'config.json').read_text())
+    assert written['model'] == 'M2' and written['flags']['labels'] == 100
+    assert written['derived']['beta'] == 0.1 * 1000 / 100
+    assert (written['derived']['labelled_per_step'], written['derived']['unlabelled_per_step']) \
+        == (20, 180)
+    assert sorted(files.written(str(uninterrupted))) == ['checkpoint.npz', 'config.json',
+                                                         'log.csv']
+
+
+def test_stopped_by_a_signal_then_resumed_equals_uninterrupted(tmp_path, uninterrupted):
+    out = tmp_path / 'run'
+    proc = start_m2(*TINY + ['--epoch', 3, '-o', out])
+    for line in proc.stdout:
+        if line.startswith('epoch 2'):
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert_m2_error(subprocess.CompletedProcess([], proc.returncode, '', err),
+                    'interrupted (SIGTERM)', 'python -m chainer_vae.m2 --resume-from')
+    assert int(arrays(out / 'checkpoint.npz')['epoch']) < 3
+    result = run_module('m2', '--resume-from', out)
+    assert result.returncode == 0, result.stderr
+    assert log_rows(out) == log_rows(uninterrupted)
+    resumed, whole = arrays(out / 'checkpoint.npz'), arrays(uninterrupted / 'checkpoint.npz')
+    resumed['log_row'][-1] = whole['log_row'][-1]  # all but the wall time
+    assert_same_arrays(resumed, whole)
+
+
+def test_m1_plus_m2_learns_from_the_m1_codes(tmp_path, m1_run):
+    out = tmp_path / 'run'
+    result = run_module('m2', *TINY + ['--epoch', 1, '--m1', m1_run, '-o', out])
+    assert result.returncode == 0, result.stderr
+    written = json.loads((out / 'config.json').read_text())
+    assert written['model'] == 'M1+M2' and written['flags']['m1'] == str(m1_run)
+    kept = written['derived']['m1_dims_kept']
+    assert written['derived']['n_x'] == len(kept) and 0 < len(kept) <= 4
+    assert arrays(out / 'checkpoint.npz')['model/qz_x/W'].shape == (16, len(kept))
+
+
+@pytest.mark.parametrize('flags, words', [
+    (['--labels', '15'], ['--labels 15: must be a multiple of 10']),
+    (['--labels', '60000'], ['--labels 60000', 'at most --n-train 50000']),
+    (['--steps', '0'], ['--steps: must be a positive integer']),
+    (['--labels', '100', '--steps', '200'], ['--steps 200: more steps than the 100']),
+    (['--m1', REPO, '--grey'], ['--grey: M1+M2 learns from M1']),
+    (['--m1', 'nothing'], ['--m1: nothing: no such directory']),
+    (['--seed', '-1'], ['--seed: must be between 0 and']),
+])
+def test_bad_flags_are_one_line(capsys, in_process, flags, words):
+    with pytest.raises(SystemExit) as exit:
+        m2.parse_args(flags)
+    assert_m2_error(one_line(capsys, 2, exit), *words)
+
+
+def test_a_folder_that_is_no_m1_run_is_one_line(tmp_path, capsys, in_process):
+    with pytest.raises(SystemExit) as exit:
+        m2.main(['--m1', str(tmp_path), '-o', str(tmp_path / 'run')])
+    assert_m2_error(one_line(capsys, 1, exit), 'has no config.json')
+    assert not (tmp_path / 'run').exists()
+
+
+@pytest.mark.parametrize('spoil, flags, words', [
+    (None, ['--epoch', '3'], ['--epoch 3: the run in', 'has finished 3 epochs']),
+    (None, ['--labels', '200'], ['--labels 200: the run in', 'made with 100']),
+    (None, ['--out', 'elsewhere'], ['--out elsewhere: a resumed run stays in its folder']),
+    ('config', [], ['config.json: --labels 15: must be a multiple of 10']),
+    ('checkpoint', [], ['no readable checkpoint.npz there']),
+])
+def test_a_resume_that_cannot_be_is_one_line(tmp_path, capsys, in_process, uninterrupted,
+                                             spoil, flags, words):
+    run = tmp_path / 'run'
+    shutil.copytree(str(uninterrupted), str(run))
+    if spoil == 'config':  # a config.json whose settings do not go together
+        written = json.loads((run / 'config.json').read_text())
+        written['flags']['labels'] = 15
+        (run / 'config.json').write_text(json.dumps(written))
+    if spoil == 'checkpoint':
+        (run / 'checkpoint.npz').unlink()
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.name != '.lock'}
+    with pytest.raises(SystemExit) as exit:
+        m2.main(['--resume-from', str(run)] + flags)
+    assert_m2_error(one_line(capsys, 1, exit), *words)
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != '.lock'} == before
+
+
+def test_an_m1_that_saw_the_validation_images_or_did_not_finish_is_refused(tmp_path, m1_run):
+    whole = tmp_path / 'whole'  # as if trained without --n-train: on all 4000 images
+    shutil.copytree(str(m1_run), str(whole))
+    written = json.loads((whole / 'config.json').read_text())
+    written['data']['n_train'] = None
+    (whole / 'config.json').write_text(json.dumps(written))
+    unfinished = tmp_path / 'unfinished'
+    shutil.copytree(str(m1_run), str(unfinished))
+    (unfinished / 'mlp_4.model').unlink()
+    for m1, words in ((whole, 'learnt from all sample training images; M1[+]M2 needs an M1 of '
+                              'the first 1000 sample images alone .* --n-train 1000'),
+                      (unfinished, 'mlp_4.model is missing: the run did not finish')):
+        with pytest.raises(checkpoint.CheckpointError, match=words):
+            m2_data.load('sample', None, 1000, str(m1))
+
+
+# ---- the results ---------------------------------------------------------------------------
+
+def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted, capsys,
+                                                        in_process):
+    other = tmp_path / 'other'  # a second seed, "still going": two epochs logged
+    os.makedirs(str(other))
+    written = json.loads((uninterrupted / 'config.json').read_text())
+    written['flags']['seed'] = 4
+    (other / 'config.json').write_text(json.dumps(written))
+    logged = runlog.parse(str(uninterrupted / 'log.csv'), m2.LOG_COLUMNS)[:2]
+    valid = m2.LOG_COLUMNS.index('valid_error')
+    logged[0] = logged[0][:valid] + (0.5,) + logged[0][valid + 1:]  # epoch 1: best validation
+    (other / 'log.csv').write_bytes(runlog.text(logged, m2.LOG_COLUMNS))
+    m2_results.main([str(uninterrupted), str(other), '--out', str(tmp_path / 'res')])
+    summary = json.loads((tmp_path / 'res' / 'summary.json').read_text())
+    rows = [r.split(',') for r in log_rows(uninterrupted)[1:]]
+    assert summary == [
+        {'model': 'M2', 'n_labels': 100, 'seed': 3, 'epochs': 3,
+         'test_error': float(rows[-1][-1]),
+         'best_valid_test_error': float(min(rows, key=lambda r: float(r[-2]))[-1])},
+        {'model': 'M2', 'n_labels': 100, 'seed': 4, 'epochs': 2,
+         'test_error': float(rows[1][-1]), 'best_valid_test_error': float(rows[0][-1])}]
+    table = (tmp_path / 'res' / 'table.md').read_text().splitlines()
+    assert table[2].startswith('| M2 | 100 | 3, 4 | 2-3 | ') and table[2].endswith(' | 11.97 |')
+    assert (tmp_path / 'res' / 'curves.png').stat().st_size > 0
+    assert capsys.readouterr().out.splitlines()[0] == table[0]
+    with pytest.raises(SystemExit) as exit:
+        m2_results.main([str(tmp_path), '--out', str(tmp_path / 'res')])
+    assert_m2_error(one_line(capsys, 1, exit), 'not an M2 run folder', prog='m2_results')

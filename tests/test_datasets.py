@@ -210,7 +210,7 @@ def train_on_the_package(run, monkeypatch, *flags, timeout=300):
         assert [row['epoch'] for row in csv.DictReader(f)] == ['1']
     with open(str(run / 'config.json')) as f:
         assert json.load(f)['data'] == {'dataset': 'fashion-mnist', 'data_dir': None,
-                                        'binarize': False, 'image_size': None}
+                                        'binarize': False, 'image_size': None, 'n_train': None}
     assert not os.path.exists(os.environ['CHAINER_DATASET_ROOT'])  # nothing cached
 
 

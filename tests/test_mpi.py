@@ -22,6 +22,7 @@ def losses(run):
         return np.array([row[1:5] for row in csv.reader(f)][1:], float)
 
 
+@pytest.mark.slow  # two MPI ranks on full epochs of the sample: most of a minute
 @pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec: pip install -e '.[mpi]' (CI has it)")
 def test_two_ranks_train_as_one_process_and_rank_0_alone_writes(tmp_path):
     env = dict(os.environ, PYTHONPATH=REPO, TMPDIR=str(tmp_path / 'scratch'))

@@ -14,11 +14,11 @@ from chainer_vae import compare, data, runlog
 from helpers import REPO, run_cli, run_module
 
 
-def band_command(out, *extra):
+def band_command(out, *extra, seeds=(0, 1, 2)):
     return subprocess.run([sys.executable, '-m', 'chainer_vae.seed_band', '--out', str(out),
-                           '--seeds', '0', '1', '2', '--epoch', '2', '--data-dir',
-                           data.SAMPLE_DIR] + list(extra), capture_output=True, text=True,
-                          cwd=REPO, timeout=900)
+                           '--seeds'] + [str(s) for s in seeds] + ['--epoch', '2', '--data-dir',
+                                                                   data.SAMPLE_DIR] + list(extra),
+                          capture_output=True, text=True, cwd=REPO, timeout=900)
 
 
 def test_the_band_is_the_spread_of_the_seeds_runs(tmp_path):
@@ -94,10 +94,10 @@ def test_stopped_in_a_seeds_first_epoch_then_run_again_goes_on(tmp_path):
                     tmp_path / 'seed0', prelude=STOP_IN_EPOCH_1)
     assert first.returncode == 143 and not (tmp_path / 'seed0' / 'checkpoint.npz').exists()
     assert (tmp_path / 'seed0' / 'config.json').exists()  # an earlier run, of no epoch
-    done = band_command(tmp_path)
+    done = band_command(tmp_path, seeds=(0, 1))
     assert done.returncode == 0, done.stderr
-    assert [len(runlog.parse(str(tmp_path / ('seed%d' % s) / 'log.csv'))) for s in (0, 1, 2)] \
-        == [2, 2, 2]
+    assert [len(runlog.parse(str(tmp_path / ('seed%d' % s) / 'log.csv'))) for s in (0, 1)] \
+        == [2, 2]
 
 
 def test_sigterm_ends_the_band_and_its_run_with_one_line(tmp_path):

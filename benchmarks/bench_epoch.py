@@ -187,7 +187,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--data-dir', help='the four MNIST .gz files (default: the cache, '
                                       'downloaded once)')
-    p.add_argument('--epoch', type=cli.positive_int, default=4, help='epochs per run (>= 3)')
+    p.add_argument('--epoch', type=cli.bounded_int(3, 1000), default=4,
+                   help='epochs per run: the first and the last are left out of the timing')
     p.add_argument('--rounds', type=int, default=2, help='alternating rounds of the contenders')
     p.add_argument('--dimz', type=int, nargs='+', default=[20, 2])
     p.add_argument('--report', help='default: results/benchmarks/cpu.md (gpu.md with --gpu)')

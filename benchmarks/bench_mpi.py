@@ -71,7 +71,7 @@ def epoch_seconds(ranks, data_dir, epochs):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--data-dir', help='the four MNIST .gz files (default: the cache)')
-    p.add_argument('--epoch', type=cli.positive_int, default=3)
+    p.add_argument('--epoch', type=cli.bounded_int(3, 1000), default=3)
     p.add_argument('--report', default=os.path.join(REPO, 'results', 'benchmarks', 'mpi.md'))
     p.add_argument('--worker', choices=['allreduce'])
     args = p.parse_args()

@@ -228,3 +228,16 @@ def test_cli_downloads_once_then_runs_offline(mirror, tmp_path, monkeypatch):
     second = run_cli('--test', '-e', '1', '-o', str(tmp_path / 'b'))
     assert second.returncode == 0, second.stderr
     assert files_in(os.environ['CHAINER_DATASET_ROOT']) == sorted(download.MD5)
+
+
+@pytest.mark.parametrize('extra, accepted', [(0, True), (1, False)])
+def test_content_that_inflates_past_the_largest_set_is_refused_unhashed(tmp_path, monkeypatch,
+                                                                        extra, accepted):
+    """A gzip bomb (a few MB inflating to GB) is refused once it passes MAX_CONTENT, even
+    with the md5 of its content; content up to it is hashed whole."""
+    assert download.MAX_CONTENT > 47040016  # the 60,000 training images, decompressed
+    monkeypatch.setattr(download, 'MAX_CONTENT', 1000)
+    content = bytes(1000 + extra)
+    path = tmp_path / 'bomb.gz'
+    path.write_bytes(gzip.compress(content))
+    assert download.verified(str(path), hashlib.md5(content).hexdigest()) is accepted

@@ -91,20 +91,25 @@ def train_seed(out, seed, epochs, data_dir, this):
 
 
 def band(runs, epochs):
-    """{key: (mean, min, max) arrays over epochs 1..epochs} of the runs' logs."""
+    """{key: (mean, min, max, sd) arrays over epochs 1..epochs} of the runs' logs (compare.
+    STATS; sd the sample standard deviation)."""
     logs = [runlog.read(os.path.join(run, files.LOG)) for run in runs]
-    return {key: tuple(f(np.stack([log[key][:epochs] for log in logs]), axis=0)
-                       for f in (np.mean, np.min, np.max)) for key in KEYS}
+    spread = {}
+    for key in KEYS:
+        values = np.stack([log[key][:epochs] for log in logs])
+        spread[key] = (values.mean(axis=0), values.min(axis=0), values.max(axis=0),
+                       values.std(axis=0, ddof=1))
+    return spread
 
 
 def csv_text(spread, seeds):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(['epoch', 'seeds'] + ['%s_%s' % (k, s) for k in KEYS
-                                          for s in ('mean', 'min', 'max')])
+                                          for s in compare.STATS])
     for e in range(len(spread[KEYS[0]][0])):
         writer.writerow([e + 1, seeds] + ['%.4f' % spread[k][i][e] for k in KEYS
-                                          for i in range(3)])
+                                          for i in range(len(compare.STATS))])
     return out.getvalue()
 
 
@@ -116,7 +121,7 @@ def markdown(spread, legacy, seeds):
     for e in shown:
         cells = []
         for key in ('test_loss', 'train_loss'):
-            mean, low, high = (a[e - 1] for a in spread[key])
+            mean, low, high = (a[e - 1] for a in spread[key][:3])
             cells.append('%.2f [%.2f, %.2f]' % (mean, low, high))
             cells.append('%.2f' % legacy[key][e - 1] if e <= len(legacy[key]) else '')
         lines.append('| %d | ' % e + ' | '.join(cells) + ' |')
@@ -128,14 +133,20 @@ def markdown(spread, legacy, seeds):
         lines.append('The 2017 %s lies inside the band at %d of %d epochs%s.'
                      % (key.replace('_', ' '), len(hits), m,
                         ' (%s)' % ', '.join(map(str, hits)) if hits else ''))
+    near = compare.within(legacy['test_loss'], spread)
+    lines.append("The 2017 test loss lies within %d sd of the seeds' mean (the verdict's "
+                 "measure, chainer_vae.compare) at %d of %d epochs."
+                 % (compare.SPREAD, len(near), min(n, len(legacy['test_loss']))))
     return '\n'.join(lines) + '\n'
 
 
 def plot(spread, legacy, path):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
     for ax, key in zip(axes, ('test_loss', 'train_loss')):
-        mean, low, high = spread[key]
+        mean, low, high, sd = spread[key]
         epochs = np.arange(1, len(mean) + 1)
+        ax.fill_between(epochs, mean - compare.SPREAD * sd, mean + compare.SPREAD * sd,
+                        color='C0', alpha=0.12, label='mean +- %d sd' % compare.SPREAD)
         ax.fill_between(epochs, low, high, color='C0', alpha=0.3, label='min-max over seeds')
         ax.plot(epochs, mean, color='C0', label='mean over seeds')
         n = min(len(mean), len(legacy[key]))

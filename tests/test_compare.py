@@ -15,14 +15,15 @@ LEGACY = runlog.read(compare.LEGACY_LOG)
 
 
 def write_band(path, centre, width, seeds=5):
-    """A band.csv as seed_band writes it: each loss centre +- width, the mean the centre."""
+    """A band.csv as seed_band writes it: each loss centre +- width, the mean the centre,
+    the standard deviation half the width."""
     with open(str(path), 'w', newline='') as f:
         out = csv.writer(f)
         out.writerow(['epoch', 'seeds'] + ['%s_%s' % (k, s) for k in compare.KEYS
-                                           for s in ('mean', 'min', 'max')])
+                                           for s in compare.STATS])
         for e in range(len(centre['test_loss'])):
             out.writerow([e + 1, seeds] + [v for k in compare.KEYS for v in (
-                centre[k][e], centre[k][e] - width, centre[k][e] + width)])
+                centre[k][e], centre[k][e] - width, centre[k][e] + width, width / 2)])
 
 
 def write_run(folder, columns, **config_changes):
@@ -64,8 +65,31 @@ def test_a_run_outside_the_band_is_not(tmp_path):
     write_run(tmp_path / 'run', shifted(LEGACY, 2.0))
     lines, _ = compare.report(str(tmp_path / 'run'), band_path=str(tmp_path / 'band.csv'))
     assert 'inside the 5-seed band at 0 of 100 epochs' in lines[1]
-    assert lines[4] == 'verdict: not reproduced: outside the seeds\' spread at 100 of 100 ' \
-                       'epochs, the 2017 run at 0'
+    assert lines[4] == "verdict: not reproduced: within 3 sd of the seeds' mean at 0 of 100 " \
+                       "epochs, 90 needed (the 2017 run: 100)"
+
+
+def test_outside_the_seeds_min_max_but_where_one_more_seed_lies_is_reproduced(tmp_path):
+    """One more seed is outside the min-max band of five at many epochs (each of six runs is
+    the lowest or the highest with chance 2/6): the verdict asks for SPREAD sd around the
+    mean, at SHARE % of the epochs."""
+    write_band(tmp_path / 'band.csv', LEGACY, 0.5)  # sd 0.25: within 3 sd is +- 0.75
+    write_run(tmp_path / 'run', shifted(LEGACY, 0.7))
+    lines, _ = compare.report(str(tmp_path / 'run'), band_path=str(tmp_path / 'band.csv'))
+    assert 'inside the 5-seed band at 0 of 100 epochs' in lines[1]
+    assert lines[4].startswith("verdict: reproduced: within 3 sd of the seeds' mean at 100 of")
+
+
+@pytest.mark.parametrize('far, said', [(10, 'reproduced: within 3 sd of the seeds\' mean at 90 '),
+                                       (11, 'not reproduced: within 3 sd of the seeds\' mean at '
+                                            '89 ')])
+def test_the_verdict_needs_nine_epochs_in_ten(tmp_path, far, said):
+    write_band(tmp_path / 'band.csv', LEGACY, 0.5)
+    run = shifted(LEGACY, 0.0)
+    run['test_loss'][-far:] = [v + 0.8 for v in run['test_loss'][-far:]]
+    write_run(tmp_path / 'run', run)
+    lines, _ = compare.report(str(tmp_path / 'run'), band_path=str(tmp_path / 'band.csv'))
+    assert lines[4].startswith('verdict: ' + said + 'of 100 epochs, 90 needed')
 
 
 def test_fewer_epochs_are_compared_over_those_epochs(tmp_path):
@@ -105,7 +129,7 @@ def test_a_band_shorter_than_the_run_and_a_seed_of_the_band(tmp_path):
     from chainer_vae import seed_band
     member = shifted(LEGACY, -0.123456)
     spread = {k: (np.array(LEGACY[k][:20]), np.array(member[k][:20]),
-                  np.array(LEGACY[k][:20]) + 1) for k in compare.KEYS}
+                  np.array(LEGACY[k][:20]) + 1, np.full(20, 0.05)) for k in compare.KEYS}
     (tmp_path / 'band.csv').write_text(seed_band.csv_text(spread, 5))
     write_run(tmp_path / 'run', member)
     lines, _ = compare.report(str(tmp_path / 'run'), band_path=str(tmp_path / 'band.csv'))
@@ -118,9 +142,25 @@ def test_a_band_shorter_than_the_run_and_a_seed_of_the_band(tmp_path):
 def test_the_band_file_is_the_seed_bands(tmp_path):
     """compare reads what seed_band writes (its csv_text)."""
     from chainer_vae import seed_band
-    spread = {k: (np.array(LEGACY[k]), np.array(LEGACY[k]) - 1, np.array(LEGACY[k]) + 1)
-              for k in compare.KEYS}
+    spread = {k: (np.array(LEGACY[k]), np.array(LEGACY[k]) - 1, np.array(LEGACY[k]) + 1,
+                  np.linspace(0.1, 2, 100)) for k in compare.KEYS}
     (tmp_path / 'band.csv').write_text(seed_band.csv_text(spread, 3))
     band, seeds = compare.read_band(str(tmp_path / 'band.csv'))
     assert seeds == 3
     np.testing.assert_allclose(band['test_loss'][1], np.array(LEGACY['test_loss']) - 1, atol=1e-4)
+    np.testing.assert_allclose(band['train_rec_loss'][3], np.linspace(0.1, 2, 100), atol=1e-4)
+
+
+@pytest.mark.parametrize('damage, said', [
+    (lambda rows: rows[:1] + [[c.replace(',5,', ',4,', 1) for c in rows[1:2]][0]] + rows[2:],
+     'the seeds column says 4, 5'),
+    (lambda rows: [rows[0].replace(',test_loss_sd', ',test_loss_spread')] + rows[1:],
+     'no column test_loss_sd')])
+def test_a_damaged_band_is_one_line(tmp_path, damage, said):
+    write_band(tmp_path / 'band.csv', LEGACY, 0.5)
+    rows = (tmp_path / 'band.csv').read_text().splitlines()
+    (tmp_path / 'band.csv').write_text('\n'.join(damage(rows)) + '\n')
+    result = run_module('compare', compare.LEGACY_LOG, '--band', tmp_path / 'band.csv')
+    assert result.returncode == 1 and result.stdout == ''
+    assert result.stderr.startswith('compare: error: ') and said in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -115,11 +115,16 @@ def test_another_configuration_gets_one_line_and_no_verdict(tmp_path, change, sa
 def test_the_verdict_on_the_committed_run_and_on_the_2017_log():
     """The README's figures: results/mnist_dimz20 and the 2017 log itself, against the band
     shipped in the package."""
+    with open(os.path.join(REPO, 'README.md'), encoding='utf-8') as f:
+        readme = f.read()
     for what in (os.path.join(REPO, 'results', 'mnist_dimz20'), compare.LEGACY_LOG):
         result = run_module('compare', what)
         assert result.returncode == 0, result.stderr
         assert 'test loss inside the 5-seed band at' in result.stdout
         assert 'verdict: reproduced' in result.stdout
+        if what != compare.LEGACY_LOG:  # the README shows this output, line for line
+            for line in result.stdout.splitlines()[1:]:
+                assert '\n    %s\n' % line in readme, line
         assert "epoch 100 (past the band's 20 epochs): test loss" in result.stdout
 
 

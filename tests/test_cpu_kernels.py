@@ -1,4 +1,6 @@
 """chainer_vae/cpu_kernels.py changes the speed, never the numbers: bitwise against chainer."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -46,6 +48,21 @@ def test_softplus_gradient_is_chainers_bit_for_bit(fast, shape):
     ours = grad.forward_cpu((x, gy))[0]
     theirs = cpu_kernels.CHAINER_SOFTPLUS_GRAD(chainer_softplus.SoftplusGrad((1.0,)), (x, gy))[0]
     np.testing.assert_array_equal(bits(ours), bits(theirs))
+
+
+def test_softplus_gradient_of_large_inputs_is_exact_and_silent(fast):
+    """exp(x) overflows for x > 88: chainer's own warns (the control), ours gives the same
+    exact gradient, gy, without a RuntimeWarning on the run's stderr."""
+    x = np.array([88.8, 100.0, 1e4, 3e38], dtype=np.float32)
+    gy = np.array([0.5, -2.0, 3.0, 1.0], dtype=np.float32)
+    with pytest.warns(RuntimeWarning, match='overflow'):
+        theirs = cpu_kernels.CHAINER_SOFTPLUS_GRAD(chainer_softplus.SoftplusGrad((1.0,)),
+                                                   (x, gy))[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        ours = chainer_softplus.SoftplusGrad((1.0,)).forward_cpu((x, gy))[0]
+    np.testing.assert_array_equal(bits(ours), bits(theirs))
+    np.testing.assert_array_equal(ours, gy)
 
 
 @pytest.mark.filterwarnings('ignore::RuntimeWarning')

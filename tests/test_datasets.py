@@ -224,7 +224,8 @@ def test_the_command_reads_the_real_set_from_the_package(tmp_path, monkeypatch):
 @pytest.mark.slow
 @needs_fashion_mnist_package
 def test_one_epoch_on_the_real_set_from_the_package(tmp_path, monkeypatch):
-    """Must-show 1 in full: one epoch of the 60,000 images (slow: left out of `make test`)."""
+    """Must-show 1 in full: one epoch of the 60,000 images (slow: left out of `make test`;
+    .ci/run runs it beside the NumPy 1.26 tests)."""
     # minutes on a crowded machine; the timeout only stops a hung run
     train_on_the_package(tmp_path / 'run', monkeypatch, timeout=1800)
 

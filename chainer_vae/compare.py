@@ -175,7 +175,7 @@ def main(argv=None):
                    help='the 2017 run\'s log')
     p.add_argument('--band', type=cli.existing_file,
                    help="a band of seeded runs (chainer_vae.seed_band's band.csv; default: the "
-                        "band shipped in the package, 5 seeds x 20 epochs)")
+                        "band shipped in the package, 5 seeds x 100 epochs)")
     args = p.parse_args(argv)
     if not os.path.exists(args.run):
         p.error('%s: no such run folder or log' % args.run)

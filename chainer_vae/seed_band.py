@@ -1,18 +1,19 @@
 """The run-to-run spread of the legacy configuration: a band over seeds, and the 2017
 curve over it.
 
-    python -m chainer_vae.seed_band --out DIR [--seeds 0 1 2 3 4] [--epoch 20]
+    python -m chainer_vae.seed_band --out DIR [--seeds 0 1 2 3 4] [--epoch 100]
                                     [--data-dir MNIST_DIR] [--legacy-log CSV]
 
 Trains ``python -m chainer_vae --seed S --epoch E`` (train_vae.py's command) into
 DIR/seed<S> for each seed -- a finished run is kept, a stopped one resumed, and a folder
 holding a run of other settings refused -- then writes into DIR:
-  band.csv  per epoch and loss: the mean, min and max over the seeds (and their number)
+  band.csv  per epoch and loss: the mean, min, max and standard deviation over the seeds
+            (and their number)
   band.md   the band at a few epochs beside the 2017 run, and at how many epochs the
             2017 value lies inside the band
   band.png  the test and train loss bands with the 2017 curve over them
-A band ships in the package (chainer_vae/reference/seed_band.csv, today 5 seeds x 20
-epochs): chainer_vae.compare's verdict is made against it.
+A band ships in the package (chainer_vae/reference/seed_band.csv, 5 seeds x 100 epochs):
+chainer_vae.compare's verdict is made against it.
 """
 import csv
 import io
@@ -165,7 +166,8 @@ def main(argv=None):
                    description=__doc__)
     p.add_argument('--out', required=True, help='the folder of the runs and the band')
     p.add_argument('--seeds', type=cli.seed, nargs='+', default=[0, 1, 2, 3, 4], help='seeds')
-    p.add_argument('--epoch', type=cli.positive_int, default=20, help='epochs of each run')
+    p.add_argument('--epoch', type=cli.positive_int, default=100,
+                   help="epochs of each run (the legacy run's 100)")
     p.add_argument('--data-dir', type=cli.existing_dir,
                    help='the four MNIST .gz files (default: the cache)')
     p.add_argument('--legacy-log', type=cli.existing_file, default=compare.LEGACY_LOG,

@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from chainer_vae import compare, data, runlog
 
@@ -94,6 +95,7 @@ def test_a_seed_folder_of_other_data_or_of_no_run_is_refused(tmp_path):
         assert not (tmp_path / band / 'band.csv').exists()
 
 
+@pytest.mark.slow  # 43 s of CI's 15 minutes; the band's resume of a seed is in the test above
 def test_stopped_in_a_seeds_first_epoch_then_run_again_goes_on(tmp_path):
     first = run_cli('--seed', '0', '-e', '2', '--data-dir', data.SAMPLE_DIR, '-o',
                     tmp_path / 'seed0', prelude=STOP_IN_EPOCH_1)

@@ -4,16 +4,18 @@
     python -m chainer_vae.compare LOG.csv          # a log alone (the 2017 log itself, say)
 
 Two references ship in chainer_vae/reference/: the 2017 run's log (its printed numbers,
-epoch by epoch) and the band of this revival, the per-epoch mean, minimum and maximum of
-seeded runs of the legacy configuration on full MNIST (made by chainer_vae.seed_band; for
-now 5 seeds x 20 epochs, the raw logs and command in results/seed_band/). Two independent
+epoch by epoch) and the band of this revival, the per-epoch mean, minimum, maximum and sd of
+seeded runs of the legacy configuration on full MNIST (made by chainer_vae.seed_band, 5
+seeds x 100 epochs, the raw logs and command in results/seed_band/). Two independent
 runs of the same process do not agree to the digit (the 2017 run was unseeded, on a GPU),
-so the question is whether a run lies where seeded runs of this revival lie, as the 2017
-run does. For results/mnist_dimz20 (seed 0, one of the band's seeds):
+so the question is whether a run lies where one more seeded run of this revival would, as
+the 2017 run does. For results/mnist_dimz20 (seed 0, made on NumPy 2.5 where the band's
+seed 0 ran on NumPy 2.4: the same start, float sums apart in their last bits):
 
-    test loss inside the 5-seed band at 20 of 20 epochs (the 2017 run: 17 of 20)
-    epoch 20: test loss 100.05 against the 2017 run's 100.65 (band 100.05 to 101.34)
-    epoch 100 (past the band's 20 epochs): test loss 97.08 against the 2017 run's 97.19
+    test loss inside the 5-seed band at 78 of 100 epochs (the 2017 run: 76 of 100)
+    epoch 100: test loss 97.08 against the 2017 run's 97.19 (band 97.08 to 97.25)
+    verdict: reproduced: within 3 sd of the seeds' mean at 100 of 100 epochs, 75 needed (the
+             2017 run: 100)
 
 and how far it is from the 2017 log epoch by epoch. A run that is not the legacy
 configuration gets one line saying what differs, and no verdict.
@@ -36,12 +38,14 @@ KEYS = ('train_loss', 'train_rec_loss', 'test_loss', 'test_rec_loss')
 STATS = ('mean', 'min', 'max', 'sd')  # band.csv's, per loss and epoch, over the seeds
 # The verdict asks whether a run lies where one more seed of the band would. A seed is
 # often outside the min-max band of five others (each of 6 runs is the lowest or the
-# highest with chance 2/6), so the band's edges cannot be the test. Within SPREAD sample
-# standard deviations of the seeds' mean is, for 5 seeds, the 95% prediction interval of
-# one more seed (t(4, 0.975) * sqrt(1 + 1/5) = 3.04 sd); a run passes where it is there
-# at SHARE % of its epochs.
+# highest with chance 2/6), so the band's edges cannot be the test. It asks instead for
+# SPREAD standard deviations of the seeds around their mean, the sd pooled over the POOL
+# epochs around each (five seeds give a noisy sd at any one epoch), at SHARE % of the
+# run's epochs. SHARE is set by the band's own seeds: each, judged against a band of the
+# other four, is reproduced (results/README.md, "The seed band").
 SPREAD = 3
-SHARE = 90
+POOL = 9
+SHARE = 75
 SHOWN = (1, 2, 5, 10, 20, 50, 100)  # the epochs of the table
 
 
@@ -90,10 +94,12 @@ def inside(values, band, key='test_loss'):
 
 def within(values, band, key='test_loss'):
     """The epochs (1-based) at which ``values`` lie within SPREAD standard deviations of
-    the seeds' mean: where one more seed of the band is expected."""
+    the seeds' mean (the sd pooled over POOL epochs): where one more seed is expected."""
     mean, sd = band[key][0], band[key][3]
     n = min(len(values), len(mean))
-    return [e + 1 for e in range(n) if abs(values[e] - mean[e]) <= SPREAD * sd[e] + HALF]
+    half = POOL // 2
+    pooled = [np.sqrt(np.mean(np.square(sd[max(0, e - half):e + half + 1]))) for e in range(n)]
+    return [e + 1 for e in range(n) if abs(values[e] - mean[e]) <= SPREAD * pooled[e] + HALF]
 
 
 def verdict(log, legacy, band, seeds):

@@ -103,6 +103,17 @@ def band(runs, epochs):
     return spread
 
 
+def each_against_the_others(runs, epochs):
+    """For each run, the epochs (of ``epochs``) at which its test loss is within the
+    verdict's spread (compare.within) of a band of the other runs: how the verdict judges
+    a seed that is not in the band (compare.SHARE is set by these)."""
+    if len(runs) < 3:  # a band of one run has no spread
+        return []
+    logs = [runlog.read(os.path.join(run, files.LOG))['test_loss'] for run in runs]
+    return [len(compare.within(logs[i], band(runs[:i] + runs[i + 1:], epochs)))
+            for i in range(len(runs))]
+
+
 def csv_text(spread, seeds):
     out = io.StringIO()
     writer = csv.writer(out)
@@ -114,7 +125,7 @@ def csv_text(spread, seeds):
     return out.getvalue()
 
 
-def markdown(spread, legacy, seeds):
+def markdown(spread, legacy, seeds, others=()):
     n = len(spread['test_loss'][0])
     shown = sorted({e for e in compare.SHOWN if e <= n} | {n})
     lines = ['| epoch | test loss: mean [min, max] over %d seeds | 2017 | train loss: mean '
@@ -138,6 +149,11 @@ def markdown(spread, legacy, seeds):
     lines.append("The 2017 test loss lies within %d sd of the seeds' mean (the verdict's "
                  "measure, chainer_vae.compare) at %d of %d epochs."
                  % (compare.SPREAD, len(near), min(n, len(legacy['test_loss']))))
+    if others:
+        lines.append('Each seed against a band of the other %d: within %d sd of their mean at '
+                     '%s of %d epochs (seeds %s; the verdict needs %d%%).'
+                     % (len(seeds) - 1, compare.SPREAD, ', '.join(map(str, others)), n,
+                        ', '.join(map(str, seeds)), compare.SHARE))
     return '\n'.join(lines) + '\n'
 
 
@@ -180,7 +196,8 @@ def main(argv=None):
         with files.Lock(args.out).acquire():
             runs = [train_seed(args.out, s, args.epoch, args.data_dir, this) for s in args.seeds]
             spread = band(runs, args.epoch)
-            table = markdown(spread, legacy, args.seeds)
+            table = markdown(spread, legacy, args.seeds,
+                             each_against_the_others(runs, args.epoch))
             files.write_bytes(os.path.join(args.out, OUTPUTS[0]),
                               csv_text(spread, len(args.seeds)).encode())
             files.write_bytes(os.path.join(args.out, OUTPUTS[1]), table.encode())

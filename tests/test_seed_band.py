@@ -49,6 +49,14 @@ def test_the_band_is_the_spread_of_the_seeds_runs(tmp_path):
                for e in range(2))
     assert ("The 2017 test loss lies within 3 sd of the seeds' mean (the verdict's measure, "
             "chainer_vae.compare) at %d of 2 epochs." % near) in done.stdout
+    counts = []
+    for i in range(3):  # each seed against the other two; their sd pooled over both epochs
+        others = np.delete(test_loss, i, axis=0)
+        pooled = np.sqrt(np.mean(others.std(axis=0, ddof=1) ** 2))
+        counts.append(int(np.sum(np.abs(test_loss[i] - others.mean(axis=0)) <= 3 * pooled)))
+    assert ('Each seed against a band of the other 2: within 3 sd of their mean at %s of 2 '
+            'epochs (seeds 0, 1, 2; the verdict needs %d%%).'
+            % (', '.join(map(str, counts)), compare.SHARE)) in done.stdout
     assert (tmp_path / 'band.png').stat().st_size > 0
 
     # again: every run is kept, not trained anew

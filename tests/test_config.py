@@ -95,6 +95,8 @@ def test_a_config_s_n_train_is_a_positive_integer_or_null(run, tmp_path, n_train
 
 
 COMMITTED = sorted(glob.glob(os.path.join(REPO, 'results', '*', 'config.json')))
+# the runs inside a result (results/seed_band/seed<S>): their configs only, no pictures
+NESTED = sorted(glob.glob(os.path.join(REPO, 'results', '*', '*', 'config.json')))
 
 
 def strings(value):
@@ -103,15 +105,27 @@ def strings(value):
     return [value] if isinstance(value, str) else []
 
 
+def portable(path):
+    """No machine-local path in a committed config.json; what it reads back."""
+    read = config.read(path)
+    assert read['data']['data_dir'] is None and read['data']['dataset'] in data.DATASETS
+    assert not [s for s in strings(read) if os.sep in s or s.startswith('.')]
+    return read
+
+
+def test_the_configs_of_runs_inside_a_result_are_portable():
+    assert NESTED  # results/seed_band's five seeds
+    for path in NESTED:
+        portable(path)
+
+
 @pytest.mark.parametrize('path', COMMITTED, ids=[os.path.basename(os.path.dirname(p))
                                                  for p in COMMITTED])
 def test_committed_configs_are_portable_and_redraw(path, tmp_path):
     """No machine-local path in results/*/config.json, and visualize rebuilds the model
     from it (here with random weights of that shape: the trained ones are not committed)."""
     assert COMMITTED
-    read = config.read(path)
-    assert read['data']['data_dir'] is None and read['data']['dataset'] in data.DATASETS
-    assert not [s for s in strings(read) if os.sep in s or s.startswith('.')]
+    read = portable(path)
     run = tmp_path / 'run'
     os.makedirs(str(run))
     for name in ('config.json', 'log.csv', 'graph.dot'):

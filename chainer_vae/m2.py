@@ -23,9 +23,10 @@ dpkingma/nips14-ssl, learn_yz_x_ss.py:240-296):
   never a sampled y (a sampled one leaves the classifier near chance: research note);
 
 their mean over the step's images, plus the N(0, I) prior on the weights as weight decay
-1 / 50,000. q(y|x) is x-500-10, q(z|x,y) (x,y)-500-(mu, ln var), p(x|y,z) (y,z)-500-x,
-softplus, z of 50 dimensions; weights drawn from N(0, 0.001^2), biases 0; Adam with
-lr 3e-4, beta1 0.9, beta2 0.999; Kingma's batches (chainer_vae/m2_data.py).
+1 / 50,000. q(y|x) is x-H-10, q(z|x,y) (x,y)-H-(mu, ln var), p(x|y,z) (y,z)-H-x, softplus,
+H = 500 hidden units (Kingma's M1+M2 at N = 100: 300, run_2layer_ssl.py), z of 50
+dimensions; weights drawn from N(0, 0.001^2), biases 0; Adam with lr 3e-4, beta1 0.9,
+beta2 0.999; Kingma's batches (chainer_vae/m2_data.py).
 
 M2 learns from the dynamically binarised pixels (``--grey``: the grey levels), a Bernoulli
 p(x|y,z). M1+M2 (``--m1 M1_RUN``) learns from the codes of M1 (a VAE learnt by
@@ -62,6 +63,12 @@ LOG_COLUMNS = ('epoch', 'loss', 'labelled_loss', 'unlabelled_loss', 'classificat
 ALPHA = 0.1  # the weight of the labelled images' classification term, per image of the set
 INIT_SD = 0.001  # Kingma's init_w(1e-3)
 ADAM = dict(alpha=3e-4, beta1=0.9, beta2=0.999)  # the paper, sec. 4.4; learn_yz_x_ss.py:307
+
+
+def hidden_of(n_labels, m1):
+    """Kingma's hidden units: 300 for M1+M2 below N = 600, else 500 (run_2layer_ssl.py;
+    the paper's M2 on pixels: 500)."""
+    return 300 if m1 and n_labels < 600 else 500
 
 
 def one_hot(labels, n_y, dtype=np.float32):
@@ -303,8 +310,9 @@ def make_parser():
                         'validation set (the papers\' 50000 + 10000)')
     p.add_argument('--steps', type=cli.positive_int, metavar='S',
                    help='steps an epoch (default: Kingma\'s, 100 for N < 600, else 200)')
-    p.add_argument('--n-hidden', type=cli.positive_int, default=500,
-                   help='units of the hidden layer of each network')
+    p.add_argument('--n-hidden', type=cli.positive_int, metavar='H',
+                   help='units of the hidden layer of each network (default: Kingma\'s, 300 '
+                        'for M1+M2 below 600 labels, else 500)')
     p.add_argument('--dimz', '-z', type=cli.positive_int, default=50, help='dimensions of z')
     p.add_argument('--grey', action='store_true',
                    help='M2: the grey levels, not the dynamically binarised pixels')
@@ -342,6 +350,8 @@ def parse_args(argv=None):
     problem = None if args.resume_from else settings_problem(args)
     if problem:
         parser.error(problem)
+    if args.n_hidden is None and not args.resume_from:
+        args.n_hidden = hidden_of(args.labels, args.m1)
     return args, given
 
 

@@ -226,6 +226,15 @@ def test_kingmas_batch_layout(n, per_step):
         list(range(50000))
 
 
+@pytest.mark.parametrize('flags, hidden', [
+    (['--labels', '100', '--m1', REPO], 300), (['--labels', '600', '--m1', REPO], 500),
+    (['--labels', '100'], 500), (['--labels', '100', '--m1', REPO, '--n-hidden', '64'], 64)])
+def test_kingmas_hidden_units(flags, hidden):
+    """run_2layer_ssl.py: M1+M2 at N = 100 with 300 units, N >= 600 with 500; the paper's
+    M2 on pixels with 500."""
+    assert m2.parse_args(flags)[0].n_hidden == hidden
+
+
 # ---- the command: a run, stopped and resumed, and its one-line errors ----------------------
 
 TINY = ['--dataset', 'sample', '--n-train', '1000', '--labels', '100', '--steps', '5',

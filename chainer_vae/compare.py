@@ -92,14 +92,20 @@ def inside(values, band, key='test_loss'):
     return [e + 1 for e in range(n) if low[e] - HALF <= values[e] <= high[e] + HALF]
 
 
+def pooled_sd(sd):
+    """The seeds' sd at each epoch pooled over the POOL epochs around it (fewer at the
+    ends): the root of the mean of their variances."""
+    half = POOL // 2
+    return np.array([np.sqrt(np.mean(np.square(sd[max(0, e - half):e + half + 1])))
+                     for e in range(len(sd))])
+
+
 def within(values, band, key='test_loss'):
     """The epochs (1-based) at which ``values`` lie within SPREAD standard deviations of
     the seeds' mean (the sd pooled over POOL epochs): where one more seed is expected."""
-    mean, sd = band[key][0], band[key][3]
+    mean, sd = band[key][0], pooled_sd(band[key][3])
     n = min(len(values), len(mean))
-    half = POOL // 2
-    pooled = [np.sqrt(np.mean(np.square(sd[max(0, e - half):e + half + 1]))) for e in range(n)]
-    return [e + 1 for e in range(n) if abs(values[e] - mean[e]) <= SPREAD * pooled[e] + HALF]
+    return [e + 1 for e in range(n) if abs(values[e] - mean[e]) <= SPREAD * sd[e] + HALF]
 
 
 def verdict(log, legacy, band, seeds):

@@ -11,7 +11,8 @@ holding a run of other settings refused -- then writes into DIR:
             (and their number)
   band.md   the band at a few epochs beside the 2017 run, and at how many epochs the
             2017 value lies inside the band
-  band.png  the test and train loss bands with the 2017 curve over them
+  band.png  the test and train loss bands with the 2017 curve over them, and the test
+            loss's last half on a scale of its own
 A band ships in the package (chainer_vae/reference/seed_band.csv, 5 seeds x 100 epochs):
 chainer_vae.compare's verdict is made against it.
 """
@@ -158,20 +159,30 @@ def markdown(spread, legacy, seeds, others=()):
 
 
 def plot(spread, legacy, path):
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
-    for ax, key in zip(axes, ('test_loss', 'train_loss')):
-        mean, low, high, sd = spread[key]
-        epochs = np.arange(1, len(mean) + 1)
-        ax.fill_between(epochs, mean - compare.SPREAD * sd, mean + compare.SPREAD * sd,
-                        color='C0', alpha=0.12, label='mean +- %d sd' % compare.SPREAD)
+    """The test and train loss bands over all epochs, and the test loss's over the second
+    half, where the seeds differ by tenths of a nat, on a scale of its own."""
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.5), dpi=100)
+    last = len(spread['test_loss'][0])
+    panels = (('test_loss', 1), ('test_loss', last // 2 + 1), ('train_loss', 1))
+    for ax, (key, first) in zip(axes, panels):
+        mean, low, high, _ = (a[first - 1:] for a in spread[key])
+        wide = compare.SPREAD * compare.pooled_sd(spread[key][3])[first - 1:]
+        epochs = np.arange(first, first + len(mean))
+        ax.fill_between(epochs, mean - wide, mean + wide, color='C0', alpha=0.12,
+                        label="mean +- %d sd (pooled over %d epochs: the verdict's)"
+                        % (compare.SPREAD, compare.POOL))
         ax.fill_between(epochs, low, high, color='C0', alpha=0.3, label='min-max over seeds')
         ax.plot(epochs, mean, color='C0', label='mean over seeds')
-        n = min(len(mean), len(legacy[key]))
-        ax.plot(epochs[:n], legacy[key][:n], 'k--', label='2017 run')
+        n = max(0, min(len(legacy[key]) - first + 1, len(mean)))
+        ax.plot(epochs[:n], legacy[key][first - 1:first - 1 + n], 'k--', label='2017 run')
         ax.set_xlabel('epoch')
         ax.set_ylabel('-ELBO, nats per image')
-        ax.set_title(key.replace('_', ' '))
-        ax.set_ylim(low.min() - 2, high[min(1, len(high) - 1)] + 5)  # from epoch 2 on
+        ax.set_title(key.replace('_', ' ') + (', epochs %d to %d' % (first, last)
+                                               if first > 1 else ''))
+        if first == 1:  # from epoch 2 on: the first epoch's loss is far above the rest
+            ax.set_ylim(low.min() - 2, high[min(1, len(high) - 1)] + 5)
+        else:
+            ax.set_ylim((mean - wide).min() - 0.2, (mean + wide).max() + 0.2)
         ax.legend()
     fig.tight_layout()
     save_figure(fig, path)

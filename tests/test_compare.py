@@ -106,6 +106,16 @@ def test_the_sd_is_pooled_over_neighbouring_epochs(tmp_path):
     assert 50 in compare.within(np.array(LEGACY['test_loss']) + 0.5, band)
 
 
+def test_the_pooled_sd_is_the_root_mean_variance_of_the_epochs_around():
+    """POOL = 9: the 4 epochs each side, fewer at the ends (band.png draws the same)."""
+    sd = np.zeros(20)
+    sd[0] = 3.0
+    pooled = compare.pooled_sd(sd)
+    assert pooled[0] == pytest.approx(np.sqrt(9 / 5)) and pooled[4] == pytest.approx(1.0)
+    assert pooled[5] == 0 and len(pooled) == 20
+    assert compare.pooled_sd(np.full(20, 0.7)) == pytest.approx(np.full(20, 0.7))
+
+
 def test_fewer_epochs_are_compared_over_those_epochs(tmp_path):
     write_band(tmp_path / 'band.csv', LEGACY, 0.5)
     write_run(tmp_path / 'run', shifted(LEGACY, 0.1, epochs=20))

@@ -27,6 +27,8 @@ chainer's sdist: every warning an error, but for the few chainer lists), h5py in
   code* fails on today's NumPy or pytest otherwise (TEST_SIDE below, each with its
   reason) count apart where they fail with the exception named there, raised at the
   test's line named there: any other failure of theirs is a failure.
+- A few cases need more than the time limit and are not hung (LONG below, each with its
+  reason and its own limit): they run and count like any test.
 - Prints, and writes to ``--report``, passed / failed / skipped / xfailed (chainer's own
   xfail marks) / test-side per module, and the failures by name. Exits 1 when a test
   failed, or when pytest's own exit status says the run did not end as counted.
@@ -136,6 +138,16 @@ PYTEST_INI = ('[pytest]\npython_files = test_*.py\npython_classes = Test\n'
 # the slow tests too, with --timeout=300 (chainer/chainer-test, test_cpu.sh, test_slow.sh)
 TIMEOUT = 300
 
+# cases that need more than TIMEOUT on a CPU and do not hang: node id pattern -> (their limit
+# in seconds, why); measured on a 2-core AMD EPYC, Python 3.13, NumPy 2.5
+LONG = {
+    r'test_vision\.py::Test\w+_param_\d+_\{[^}]*dtype=float16[^}]*\}::'
+    r'test_(call|extract|predict)_cpu': (10800, 'VGG16/19, ResNet-50 and GoogLeNet in float16 '
+        'on the CPU: NumPy has no half-precision matrix product, so one forward pass of a '
+        '224x224 image through VGG16 takes about 2 minutes here (test_call_cpu: 135 s), and '
+        'test_predict_cpu makes 22 of them'),
+}
+
 # cases that download a dataset (chainer.datasets.get_*; no cache): node id pattern -> source
 NETWORK = {
     r'datasets_tests/test_mnist\.py::.*::test_get_mnist': 'MNIST from yann.lecun.com',
@@ -176,7 +188,7 @@ import builtins, collections, json, os, re
 import pytest
 import chainer_vae  # noqa: F401  (the revival, before the suite imports chainer)
 
-NETWORK, TEST_SIDE = %r, %r
+NETWORK, TEST_SIDE, LONG = %r, %r, %r
 GPU = os.environ.get('CHAINER_SUITE_GPU') == '1'  # --gpu: the GPU cases, not the CPU ones
 # slow cases run where chainer's CI ran them, on the CPU; a GPU call has no time for them
 ENVIRONMENT = ('gpu', 'multi_gpu', 'cudnn', 'ideep') + (('slow',) if GPU else ())
@@ -217,6 +229,9 @@ def pytest_collection_modifyitems(config, items):
         if env:
             COUNTS[_module(item.nodeid)]['environment (%%s)' %% env[0]] += 1
             continue
+        for pattern, (seconds, _) in LONG.items():
+            if re.search(pattern, item.nodeid):
+                item.add_marker(pytest.mark.timeout(seconds))
         kept.append(item)
     config.hook.pytest_deselected(items=[i for i in items if i not in kept])
     items[:] = kept
@@ -288,7 +303,7 @@ def copy_suite(suite, scratch):
                     with open(path, 'w', encoding='utf-8') as f:
                         f.write(new)
     with open(os.path.join(scratch, 'conftest.py'), 'w') as f:
-        f.write(CONFTEST % (NETWORK, TEST_SIDE))
+        f.write(CONFTEST % (NETWORK, TEST_SIDE, LONG))
     with open(os.path.join(scratch, 'pytest.ini'), 'w') as f:
         f.write(PYTEST_INI)
     return rewritten
@@ -386,6 +401,9 @@ def report(counts, failed, command, gpu=False):
     lines += ['- `%s` (%s%s): %s' % (part, ' or '.join(exceptions),
                                       ' at test line %d' % line if line else '', reason)
               for part, (exceptions, line, reason) in TEST_SIDE.items()]
+    lines += ['', 'Cases with a longer time limit than the %d s of the others:' % TIMEOUT, '']
+    lines += ['- `%s` (%d s): %s' % (part, seconds, reason)
+              for part, (seconds, reason) in LONG.items()]
     lines += ['', 'Every module:', '', '| module | ' + ' | '.join(columns) + ' |',
               '|---' * (len(columns) + 1) + '|']
     lines += ['| %s | ' % m + ' | '.join(str(c[k]) for k in columns) + ' |'

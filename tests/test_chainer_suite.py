@@ -80,28 +80,38 @@ def test_warns():
 
 def test_hangs():
     time.sleep(60)
+
+
+def test_long():  # longer than the limit of the others, within its own (LONG)
+    time.sleep(4)
+
+
+def test_as_long():  # the same with no limit of its own: a failure
+    time.sleep(4)
 ''',
 }
 
 
 @needs_the_test_extra
-def test_the_harness_counts_under_chainers_rules(tmp_path):
+def test_the_harness_counts_under_chainers_rules(tmp_path, monkeypatch):
     for name, text in MINI_SUITE.items():
         path = tmp_path / 'tests' / 'chainer_tests' / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    counts, failures = chainer_suite.run(suite=str(tmp_path), timeout=5)
+    monkeypatch.setattr(chainer_suite, 'LONG', {r'test_rules\.py::test_long$': (30, 'sleeps')})
+    counts, failures = chainer_suite.run(suite=str(tmp_path), timeout=3)
     module = 'tests/chainer_tests/'
     assert dict(counts[module + 'functions_tests/test_det.py']) == {'test-side': 1, 'failed': 2}
     assert dict(counts[module + 'datasets_tests/test_mnist.py']) == {'environment (network)': 1}
-    assert dict(counts[module + 'test_rules.py']) == {'passed': 1, 'failed': 2}
+    assert dict(counts[module + 'test_rules.py']) == {'passed': 2, 'failed': 3}
     failed = {node.split('.py::')[1]: error for node, error in failures}
     assert sorted(failed) == ['DetFunctionTest_b::test_det_scaling',
-                              'DetFunctionTest_c::test_det_scaling', 'test_hangs', 'test_warns']
+                              'DetFunctionTest_c::test_det_scaling', 'test_as_long', 'test_hangs',
+                              'test_warns']
     assert 'ValueError: not the test-side error' in failed['DetFunctionTest_b::test_det_scaling']
     assert 'test_det.py:102: TypeError' in failed['DetFunctionTest_c::test_det_scaling']
     assert 'DeprecationWarning: deprecated' in failed['test_warns']
-    assert 'Timeout' in failed['test_hangs']
+    assert 'Timeout' in failed['test_hangs'] and 'Timeout' in failed['test_as_long']
     # a run that pytest ends otherwise than it counted (here: a path that is not there)
     with pytest.raises(SystemExit, match='pytest exited with status 4'):
         chainer_suite.run(['tests/chainer_tests/no_such_test.py'], str(tmp_path))

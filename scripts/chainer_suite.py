@@ -3,7 +3,7 @@
 
     python scripts/chainer_suite.py [--suite ../shared/chainer-tests] [--report FILE.md]
                                     [--timeout SECONDS] [--fast | --vae-path] [--gpu]
-                                    [PATH_IN_THE_SUITE ...]
+                                    [--journal FILE] [PATH_IN_THE_SUITE ...]
     python scripts/chainer_suite.py --copy-to DIR [--vae-path] [PATH_IN_THE_SUITE ...]
 
 Copies the suite (chainer's tests as tagged for v7.8.1; not part of this project) into a
@@ -29,6 +29,10 @@ chainer's sdist: every warning an error, but for the few chainer lists), h5py in
   test's line named there: any other failure of theirs is a failure.
 - A few cases need more than the time limit and are not hung (LONG below, each with its
   reason and its own limit): they run and count like any test.
+- ``--journal FILE`` keeps each finished case (its outcomes) in FILE as it ends: the
+  same command after a stop runs only the cases FILE lacks, and the report counts them
+  all. FILE remembers the paths, the stack and the limits it was started with, and a
+  run with others is refused.
 - Prints, and writes to ``--report``, passed / failed / skipped / xfailed (chainer's own
   xfail marks) / test-side per module, and the failures by name. Exits 1 when a test
   failed, or when pytest's own exit status says the run did not end as counted.
@@ -197,6 +201,19 @@ BACKENDS = (('use_cuda_true', 'gpu'), ('use_chainerx_true', 'chainerx'),
             ('use_cudnn_always', 'cudnn'), ('use_ideep_always', 'ideep'))
 COUNTS = collections.defaultdict(collections.Counter)
 FAILED = []  # [node id, the error's last line]
+# the journal: a JSON line for each finished case, [node id, [[outcome, error], ...]];
+# the cases it holds are not run again (a torn last line is: its case had not finished)
+JOURNAL = os.environ['CHAINER_SUITE_JOURNAL']
+DONE = set()
+if os.path.exists(JOURNAL):
+    with open(JOURNAL) as f:
+        next(f)  # what the run is: the harness checked it
+        for line in f:
+            try:
+                DONE.add(json.loads(line)[0])
+            except ValueError:
+                pass
+EVENTS = collections.defaultdict(list)  # node id -> its counted outcomes so far
 
 
 def _exception(name):  # 'OverflowError' or 'pytest.PytestReturnNotNoneWarning'
@@ -209,6 +226,7 @@ def _failed(report):
     text = ('%%s:%%d: %%s' %% (crash.path, crash.lineno, crash.message) if crash else
             str(report.longrepr)).strip().splitlines()
     FAILED.append([report.nodeid, text[0][:300] if text else ''])
+    return FAILED[-1][1]
 
 
 def _module(nodeid):
@@ -218,6 +236,8 @@ def _module(nodeid):
 def pytest_collection_modifyitems(config, items):
     kept = []
     for item in items:
+        if item.nodeid in DONE:  # finished by an earlier run with this journal
+            continue
         env = [m for m in ENVIRONMENT if item.get_closest_marker(m) is not None]
         env += [name for part, name in BACKENDS if part in item.nodeid]
         env += ['network' for pattern in NETWORK if re.search(pattern, item.nodeid)]
@@ -233,7 +253,8 @@ def pytest_collection_modifyitems(config, items):
             if re.search(pattern, item.nodeid):
                 item.add_marker(pytest.mark.timeout(seconds))
         kept.append(item)
-    config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+    chosen = set(map(id, kept))
+    config.hook.pytest_deselected(items=[i for i in items if id(i) not in chosen])
     items[:] = kept
 
 
@@ -254,18 +275,23 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_runtest_logreport(report):
-    counts = COUNTS[_module(report.nodeid)]
+    counts, events = COUNTS[_module(report.nodeid)], EVENTS[report.nodeid]
     if report.when == 'call' or (report.when == 'setup' and not report.passed):
         if hasattr(report, 'wasxfail') and report.skipped:  # xfailed (an xpass passed)
             ours = report.wasxfail.startswith('test-side')  # else chainer's own xfail
-            counts['test-side' if ours else 'xfailed'] += 1
+            outcome = 'test-side' if ours else 'xfailed'
         else:
-            counts[report.outcome] += 1
-            if report.failed:
-                _failed(report)
+            outcome = report.outcome
+        counts[outcome] += 1
+        events.append([outcome, _failed(report) if report.failed else None])
     elif report.when == 'teardown' and report.failed:
         counts['failed'] += 1
-        _failed(report)
+        events.append(['failed', _failed(report)])
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    with open(JOURNAL, 'a') as f:
+        f.write(json.dumps([nodeid, EVENTS.pop(nodeid, [])]) + '\\n')
 
 
 def pytest_collectreport(report):
@@ -328,9 +354,13 @@ def copy_subset(suite, paths, dest):
     return sorted(names)
 
 
-def run(paths=(), suite=SUITE, gpu=False, timeout=TIMEOUT):
+OUTCOMES = ('passed', 'failed', 'skipped', 'xfailed', 'test-side')  # a case's, journaled
+
+
+def run(paths=(), suite=SUITE, gpu=False, timeout=TIMEOUT, journal=None):
     """{module: Counter of outcomes}, and the failures: [node id, last line of the error];
-    ``gpu``: the GPU cases (see --gpu)."""
+    ``gpu``: the GPU cases (see --gpu). ``journal``: a file that keeps each finished case,
+    so that the same call after a stop runs only the cases it lacks (--journal)."""
     missing = [m for m in ('mock', 'h5py', 'pytest_timeout') if importlib.util.find_spec(m) is None]
     if missing:
         sys.exit("chainer_suite: error: chainer's tests need %s: pip install -e '.[test]'"
@@ -339,11 +369,13 @@ def run(paths=(), suite=SUITE, gpu=False, timeout=TIMEOUT):
     try:
         copy_suite(suite, scratch)
         counts_file = os.path.join(scratch, 'counts.json')
+        journal = os.path.abspath(journal) if journal else os.path.join(scratch, 'journal')
+        check_journal(journal, paths, gpu, timeout)
         site = os.path.join(scratch, 'revived')
         os.mkdir(site)
         with open(os.path.join(site, 'sitecustomize.py'), 'w') as f:
             f.write(SITECUSTOMIZE)
-        env = dict(os.environ, CHAINER_SUITE_COUNTS=counts_file,
+        env = dict(os.environ, CHAINER_SUITE_COUNTS=counts_file, CHAINER_SUITE_JOURNAL=journal,
                    CHAINER_SUITE_GPU='1' if gpu else '0',
                    PYTHONPATH=os.pathsep.join([site, REPO] + [p for p in [
                        os.environ.get('PYTHONPATH')] if p]))
@@ -357,17 +389,72 @@ def run(paths=(), suite=SUITE, gpu=False, timeout=TIMEOUT):
                      % done.returncode)
         with open(counts_file) as f:
             found = json.load(f)
+        cases = read_journal(journal)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     counts = {m: collections.Counter(c) for m, c in found['counts'].items()}
     # pytest's own verdict must be the counted one: 1 where something failed, else 0
-    # (5: every case deselected as environment)
+    # (5: every case deselected, as environment or journaled before)
     ran = sum(c[k] for c in counts.values() for k in ('passed', 'skipped', 'xfailed', 'test-side'))
     expected = 1 if found['failed'] else (0 if ran else 5)
     if done.returncode != expected:
         sys.exit('chainer_suite: error: pytest exited with status %d, but counted %d failures '
                  'in %d cases' % (done.returncode, len(found['failed']), ran))
-    return counts, found['failed']
+    # the outcomes are the journal's, this run's and those of the runs before it
+    for c in counts.values():
+        for outcome in OUTCOMES:
+            c.pop(outcome, None)
+    failed = []
+    for nodeid, events in cases.items():
+        for outcome, error in events:
+            counts.setdefault(nodeid.split('::')[0], collections.Counter())[outcome] += 1
+            if outcome == 'failed':
+                failed.append([nodeid, error])
+    return counts, failed
+
+
+def journal_header(paths, gpu, timeout):
+    """The journal's first line: what its cases were run with."""
+    import numpy
+    return {'python': platform.python_version(), 'numpy': numpy.__version__,
+            'paths': list(paths or [T]), 'gpu': gpu, 'timeout': timeout, 'long': LONG}
+
+
+def check_journal(path, paths, gpu, timeout):
+    """Start the journal at ``path``, or refuse one of another run (one line)."""
+    header = json.loads(json.dumps(journal_header(paths, gpu, timeout)))
+    if not os.path.exists(path):
+        with open(path, 'w') as f:
+            f.write(json.dumps(header) + '\n')
+        return
+    with open(path, 'rb') as f:
+        first = f.readline().decode(errors='replace')
+        f.seek(-1, os.SEEK_END)
+        torn = f.read(1) != b'\n'
+    try:
+        kept = json.loads(first)
+    except ValueError:
+        kept = None
+    if kept != header:
+        sys.exit('chainer_suite: error: --journal %s was started by another run (%s); a run '
+                 'goes on only with the same paths, stack and limits' % (path, first.strip()[:200]))
+    if torn:  # a stop in the middle of a line: the next case's line starts on its own
+        with open(path, 'a') as f:
+            f.write('\n')
+
+
+def read_journal(path):
+    """{node id: [[outcome, error], ...]} of the journal's finished cases."""
+    cases = {}
+    with open(path) as f:
+        next(f)
+        for line in f:
+            try:
+                nodeid, events = json.loads(line)
+            except ValueError:  # torn by a stop: its case runs again
+                continue
+            cases[nodeid] = events
+    return cases
 
 
 def report(counts, failed, command, gpu=False):
@@ -424,6 +511,9 @@ def main(argv=None):
     p.add_argument('--report', help='write the report there too')
     p.add_argument('--timeout', type=float, default=TIMEOUT,
                    help='seconds a test may take before it fails (default %(default)s)')
+    p.add_argument('--journal', metavar='FILE',
+                   help='keep each finished case in FILE; the same command after a stop runs '
+                        'only the cases FILE lacks (the whole suite takes hours)')
     args = p.parse_args(argv)
     if not os.path.isdir(os.path.join(args.suite, 'tests')):
         sys.exit('chainer_suite: error: %s has no tests/ (the suite is in ../shared/'
@@ -437,7 +527,7 @@ def main(argv=None):
         return
     command = 'python scripts/chainer_suite.py ' + ' '.join(sys.argv[1:] if argv is None
                                                             else argv)
-    counts, failed = run(paths, args.suite, args.gpu, args.timeout)
+    counts, failed = run(paths, args.suite, args.gpu, args.timeout, args.journal)
     text, totals = report(counts, failed, command.strip(), args.gpu)
     print(text.split('\n\nEvery module:')[0])
     if args.report:

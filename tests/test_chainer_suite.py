@@ -131,6 +131,52 @@ def test_the_fast_subset_has_no_failure():
     assert sys.modules.get('chainer_suite') is None  # the harness ran in its own process
 
 
+JOURNALED = '''
+import os
+
+
+def ran(name):
+    with open(os.environ['RAN'], 'a') as f:
+        f.write(name + ' ')
+
+
+def test_a():
+    ran('a')
+
+
+def test_b():
+    ran('b')
+    assert 'FAIL_B' not in os.environ
+
+
+def test_c():
+    ran('c')
+'''
+
+
+@needs_the_test_extra
+def test_a_journaled_run_goes_on_where_it_stopped(tmp_path, monkeypatch):
+    (tmp_path / 'suite' / 'tests').mkdir(parents=True)
+    (tmp_path / 'suite' / 'tests' / 'test_j.py').write_text(JOURNALED)
+    suite, journal, ran = str(tmp_path / 'suite'), tmp_path / 'journal', tmp_path / 'ran'
+    monkeypatch.setenv('RAN', str(ran))
+    whole = chainer_suite.run(['tests/test_j.py'], suite, journal=str(journal))
+    assert dict(whole[0]['tests/test_j.py']) == {'passed': 3} and ran.read_text() == 'a b c '
+    # stopped while test_c's line was written: the others are not run again (test_b would
+    # fail now), test_c is, and the counts are the whole run's
+    lines = journal.read_text().splitlines()
+    assert len(lines) == 4 and lines[-1].startswith('["tests/test_j.py::test_c"')
+    journal.write_text('\n'.join(lines[:-1] + [lines[-1][:12]]))
+    monkeypatch.setenv('FAIL_B', '1')
+    assert chainer_suite.run(['tests/test_j.py'], suite, journal=str(journal)) == whole
+    assert ran.read_text() == 'a b c c ' and journal.read_text().endswith('\n')
+    # all there: nothing runs (pytest's exit 5), the same counts
+    assert chainer_suite.run(['tests/test_j.py'], suite, journal=str(journal)) == whole
+    assert ran.read_text() == 'a b c c '
+    with pytest.raises(SystemExit, match='started by another run'):
+        chainer_suite.run(['tests/test_j.py'], suite, timeout=5, journal=str(journal))
+
+
 MARKED = '''
 import unittest
 

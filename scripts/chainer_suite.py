@@ -255,7 +255,8 @@ def pytest_collection_modifyitems(config, items):
         kept.append(item)
     chosen = set(map(id, kept))
     config.hook.pytest_deselected(items=[i for i in items if id(i) not in chosen])
-    items[:] = kept
+    # the LONG cases last, so that a run cut short (--journal) has done all the others
+    items[:] = sorted(kept, key=lambda i: i.get_closest_marker('timeout') is not None)
 
 
 @pytest.hookimpl(hookwrapper=True)

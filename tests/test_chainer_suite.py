@@ -99,7 +99,9 @@ def test_the_harness_counts_under_chainers_rules(tmp_path, monkeypatch):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     monkeypatch.setattr(chainer_suite, 'LONG', {r'test_rules\.py::test_long$': (30, 'sleeps')})
-    counts, failures = chainer_suite.run(suite=str(tmp_path), timeout=3)
+    journal = tmp_path / 'journal'
+    counts, failures = chainer_suite.run(suite=str(tmp_path), timeout=3, journal=str(journal))
+    assert '::test_long"' in journal.read_text().splitlines()[-1]  # the LONG cases last
     module = 'tests/chainer_tests/'
     assert dict(counts[module + 'functions_tests/test_det.py']) == {'test-side': 1, 'failed': 2}
     assert dict(counts[module + 'datasets_tests/test_mnist.py']) == {'environment (network)': 1}

@@ -10,13 +10,16 @@ writes into DIR:
   table.md      for each model and N, the test errors as mean ± std over the runs
                 (seeds), beside the paper's
   curves.png    validation (dashed) and test error (solid) against epochs, a line each run
+  RUN/          for each run (and the M1 run of an M1+M2 one), under its folder's name: its
+                log.csv and its config.json without this machine's folders (data_dir null,
+                the M1 run by its folder's name), as results/ keeps runs
 """
 import json
 import os
 
 import numpy as np
 
-from chainer_vae import cli, errors, files, m1, m2, runlog
+from chainer_vae import cli, config as run_config, errors, files, m1, m2, runlog
 from chainer_vae.plotting import plt, save_figure
 
 OUTPUTS = ('summary.json', 'table.md', 'curves.png')
@@ -42,6 +45,32 @@ def read_run(run_dir):
              'seed': config['flags']['seed'], 'epochs': len(rows),
              'test_error': float(test[-1]), 'best_valid_test_error': float(test[np.argmin(valid)])}
     return entry, valid, test
+
+
+def portable_runs(run_dirs):
+    """{folder name: (config with no machine-local folder, log.csv's bytes)} of the runs and
+    of the M1 runs they learnt from; one line for two runs of the same folder name."""
+    runs, seen = {}, {}
+    for run_dir in run_dirs:
+        config = m2.read_config(os.path.join(run_dir, files.CONFIG))
+        config['flags']['data_dir'] = None
+        m1_dir = config['flags']['m1']
+        if m1_dir:
+            config['flags']['m1'] = os.path.basename(os.path.normpath(m1_dir))
+            m1_config = run_config.read(os.path.join(m1_dir, files.CONFIG))
+            m1_config['data']['data_dir'] = None
+            runs[config['flags']['m1']] = (m1_dir, m1_config)
+        name = os.path.basename(os.path.normpath(run_dir))
+        if name in seen and os.path.realpath(seen[name]) != os.path.realpath(run_dir):
+            raise ResultsError('%s and %s: two runs of one folder name' % (seen[name], run_dir))
+        seen[name], runs[name] = run_dir, (run_dir, config)
+    copies = {}
+    for name, (run_dir, config) in runs.items():
+        log = files.read_or_none(os.path.join(run_dir, files.LOG))
+        if log is None:
+            raise ResultsError('%s: no %s to keep beside the table' % (run_dir, files.LOG))
+        copies[name] = config, log
+    return copies
 
 
 def spread(values):
@@ -105,6 +134,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     with cli.command('m2_results', writes_in=args.out):
         runs = [read_run(run) for run in args.runs]
+        copies = portable_runs(args.runs)
         summary = json.dumps([r for r, _, _ in runs], indent=1).encode()
         text = table([r for r, _, _ in runs])
         with files.Lock(args.out).acquire():  # no other m2_results writes here meanwhile
@@ -112,6 +142,12 @@ def main(argv=None):
             files.write_bytes(os.path.join(args.out, OUTPUTS[1]), text.encode())
             curves(runs, os.path.join(args.out, OUTPUTS[2]))
             files.record(args.out, OUTPUTS)
+            for name, (config, log) in copies.items():
+                folder = os.path.join(args.out, name)
+                os.makedirs(folder, exist_ok=True)
+                text_of = json.dumps(config, indent=1).encode()
+                files.write_into(folder, files.CONFIG, lambda f, t=text_of: f.write(t))
+                files.write_into(folder, files.LOG, lambda f, t=log: f.write(t))
     print(text, end='')
 
 

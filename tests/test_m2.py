@@ -16,7 +16,7 @@ from chainer import gradient_check
 
 from chainer_vae import (checkpoint, cpu_kernels, data, files, interrupt, m2, m2_data, m2_results,
                          runlog, train)
-from chainer_vae import __main__ as training
+from chainer_vae import __main__ as training, config as run_config
 
 from helpers import REPO, _as_at_a_terminal, run_cli, run_module
 from test_checkpoint import arrays, assert_same_arrays, log_rows
@@ -297,15 +297,30 @@ def test_stopped_by_a_signal_then_resumed_equals_uninterrupted(tmp_path, uninter
     assert_same_arrays(resumed, whole)
 
 
-def test_m1_plus_m2_learns_from_the_m1_codes(tmp_path, m1_run):
-    out = tmp_path / 'run'
-    result = run_module('m2', *TINY + ['--epoch', 1, '--m1', m1_run, '-o', out])
+def test_m1_plus_m2_learns_from_the_m1_codes(tmp_path, m1_run, capsys, in_process):
+    out = tmp_path / 'm1m2'
+    result = run_module('m2', *TINY + ['--epoch', 1, '--m1', m1_run, '-o', out,
+                                       '--data-dir', data.SAMPLE_DIR])
     assert result.returncode == 0, result.stderr
     written = json.loads((out / 'config.json').read_text())
     assert written['model'] == 'M1+M2' and written['flags']['m1'] == str(m1_run)
     kept = written['derived']['m1_dims_kept']
     assert written['derived']['n_x'] == len(kept) and 0 < len(kept) <= 4
     assert arrays(out / 'checkpoint.npz')['model/qz_x/W'].shape == (16, len(kept))
+    # beside the table, the run and its M1 without this machine's folders (test_config.py)
+    m2_results.main([str(out), '--out', str(tmp_path / 'res')])
+    copied = m2.read_config(str(tmp_path / 'res' / 'm1m2' / 'config.json'))['flags']
+    assert copied['m1'] == m1_run.name and copied['data_dir'] is None
+    m1_copy = run_config.read(str(tmp_path / 'res' / m1_run.name / 'config.json'))
+    assert m1_copy['data']['data_dir'] is None and m1_copy['data']['n_train'] == 1000
+    assert (tmp_path / 'res' / m1_run.name / 'log.csv').read_bytes() == (
+        m1_run / 'log.csv').read_bytes()
+    # two runs of one folder name cannot both be kept there
+    shutil.copytree(str(out), str(tmp_path / 'again' / 'm1m2'))
+    with pytest.raises(SystemExit) as exit:
+        m2_results.main([str(out), str(tmp_path / 'again' / 'm1m2'), '--out',
+                         str(tmp_path / 'res')])
+    assert_m2_error(one_line(capsys, 1, exit), 'two runs of one folder name', prog='m2_results')
 
 
 @pytest.mark.parametrize('flags, words', [
@@ -395,6 +410,11 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
     table = (tmp_path / 'res' / 'table.md').read_text().splitlines()
     assert table[2].startswith('| M2 | 100 | 3, 4 | 2-3 | ') and table[2].endswith(' | 11.97 |')
     assert (tmp_path / 'res' / 'curves.png').stat().st_size > 0
+    for run in (uninterrupted, other):  # each run beside the table, as results/ keeps runs
+        kept = tmp_path / 'res' / run.name
+        assert (kept / 'log.csv').read_bytes() == (run / 'log.csv').read_bytes()
+        assert json.loads((kept / 'config.json').read_text())['flags']['seed'] == json.loads(
+            (run / 'config.json').read_text())['flags']['seed']
     assert capsys.readouterr().out.splitlines()[0] == table[0]
     with pytest.raises(SystemExit) as exit:
         m2_results.main([str(tmp_path), '--out', str(tmp_path / 'res')])

@@ -90,6 +90,7 @@ FAST = VAE_PATH + [T + p for p in (
     'links_tests/activation_tests/test_maxout.py',
     'dataset_tests/test_convert.py',
     'datasets_tests/test_text_dataset.py',
+    'test_sequential.py',
 )]
 
 # the suite's own uses of names NumPy removed (or deprecated: fix), and what they meant
@@ -182,6 +183,21 @@ TEST_SIDE = {
         'promoted that sum to float64, under NumPy 2 (NEP 50) it stays float16 and overflows: '
         'its RuntimeWarning at test line 189 is an error under the warning filters (without '
         'them the expected value is nan and the comparison fails)'),
+    r'test_sequential\.py::TestSequential::test_pickle_without_lambda$': (
+        ('ExceptionGroup', 'pytest.PytestUnraisableExceptionWarning'), None, 'the test opens '
+        'its pickle file twice, to write and to read, and closes neither (test lines 474-475): '
+        "their ResourceWarnings are an error under the warning filters, as today's pytest "
+        "reports them (chainer's pytest < 4.2 did not)"),
+    r'test_optimizers_by_linear_model\.py::.*::test_initialize$': (('DeprecationWarning',),
+        None, 'test_initialize returns unittest.SkipTest(msg) where it means to raise it (test '
+        'line 192), for the loss-scaling cases it skips: unittest deprecates a test that '
+        'returns a value (Python 3.11), an error under the warning filters; in intent a skip'),
+    r'test_vision\.py::Test\w+_param_\d+_\{[^}]*dtype=float16[^}]*\}::'
+    r'test_(extract|predict)_cpu': (('RuntimeWarning',), None, 'the float16 models have random '
+        'weights (pretrained_model=None) and are given images of 0 to 255: their activations '
+        'pass 65504, the largest float16, and NumPy reports the overflow (in batch '
+        "normalization's mean, in tensordot) as a RuntimeWarning, an error under the warning "
+        'filters; the test checks only the shapes and dtypes of the outputs'),
     r'test_text_dataset\.py::TestTextDataset::': (
         ('pytest.PytestUnraisableExceptionWarning', 'ExceptionGroup'), None, 'the tests leave '
         "TextDataset's files to the garbage collector (chainer's docstring: they close when "

@@ -238,6 +238,18 @@ if os.path.exists(JOURNAL):
             except ValueError:
                 pass
 EVENTS = collections.defaultdict(list)  # node id -> its counted outcomes so far
+KEYS = {}  # node id -> its key in the journal
+
+
+def _keys(items):
+    # chainer.testing.parameterize writes its parameters' reprs into the test's name, and an
+    # object's repr holds its address, another in every process: the journal keys a case by
+    # its id without addresses, and by its place among those of the same key
+    seen = collections.Counter()
+    for item in items:
+        key = re.sub(r' at 0x[0-9a-fA-F]+', ' at 0x', item.nodeid)
+        seen[key] += 1
+        KEYS[item.nodeid] = key if seen[key] == 1 else '%%s #%%d' %% (key, seen[key])
 
 
 def _exception(name):  # 'OverflowError' or 'pytest.PytestReturnNotNoneWarning'
@@ -258,9 +270,10 @@ def _module(nodeid):
 
 
 def pytest_collection_modifyitems(config, items):
+    _keys(items)
     kept = []
     for item in items:
-        if item.nodeid in DONE:  # finished by an earlier run with this journal
+        if KEYS[item.nodeid] in DONE:  # finished by an earlier run with this journal
             continue
         env = [m for m in ENVIRONMENT if item.get_closest_marker(m) is not None]
         env += [name for part, name in BACKENDS if part in item.nodeid]
@@ -316,7 +329,7 @@ def pytest_runtest_logreport(report):
 
 def pytest_runtest_logfinish(nodeid, location):
     with open(JOURNAL, 'a') as f:
-        f.write(json.dumps([nodeid, EVENTS.pop(nodeid, [])]) + '\\n')
+        f.write(json.dumps([KEYS.get(nodeid, nodeid), EVENTS.pop(nodeid, [])]) + '\\n')
 
 
 def pytest_collectreport(report):

@@ -135,6 +135,9 @@ def test_the_fast_subset_has_no_failure():
 
 JOURNALED = '''
 import os
+import unittest
+
+from chainer import testing
 
 
 def ran(name):
@@ -153,6 +156,17 @@ def test_b():
 
 def test_c():
     ran('c')
+
+
+class Sampler:  # its repr holds its address, another in every process
+    pass
+
+
+@testing.parameterize({'sampler': Sampler()}, {'sampler': Sampler()})
+class TestNamedByAnAddress(unittest.TestCase):
+
+    def test_it(self):
+        ran('d')
 '''
 
 
@@ -163,18 +177,19 @@ def test_a_journaled_run_goes_on_where_it_stopped(tmp_path, monkeypatch):
     suite, journal, ran = str(tmp_path / 'suite'), tmp_path / 'journal', tmp_path / 'ran'
     monkeypatch.setenv('RAN', str(ran))
     whole = chainer_suite.run(['tests/test_j.py'], suite, journal=str(journal))
-    assert dict(whole[0]['tests/test_j.py']) == {'passed': 3} and ran.read_text() == 'a b c '
+    assert dict(whole[0]['tests/test_j.py']) == {'passed': 5} and ran.read_text() == 'a b c d d '
     # stopped while test_c's line was written: the others are not run again (test_b would
-    # fail now), test_c is, and the counts are the whole run's
+    # fail now; the cases named by an address have another name in this process), test_c
+    # is, and the counts are the whole run's
     lines = journal.read_text().splitlines()
-    assert len(lines) == 4 and lines[-1].startswith('["tests/test_j.py::test_c"')
-    journal.write_text('\n'.join(lines[:-1] + [lines[-1][:12]]))
+    assert len(lines) == 6 and lines[3].startswith('["tests/test_j.py::test_c"')
+    journal.write_text('\n'.join(lines[:3] + lines[4:] + [lines[3][:12]]))
     monkeypatch.setenv('FAIL_B', '1')
     assert chainer_suite.run(['tests/test_j.py'], suite, journal=str(journal)) == whole
-    assert ran.read_text() == 'a b c c ' and journal.read_text().endswith('\n')
+    assert ran.read_text() == 'a b c d d c ' and journal.read_text().endswith('\n')
     # all there: nothing runs (pytest's exit 5), the same counts
     assert chainer_suite.run(['tests/test_j.py'], suite, journal=str(journal)) == whole
-    assert ran.read_text() == 'a b c c '
+    assert ran.read_text() == 'a b c d d c '
     with pytest.raises(SystemExit, match='started by another run'):
         chainer_suite.run(['tests/test_j.py'], suite, timeout=5, journal=str(journal))
 

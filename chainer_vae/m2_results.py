@@ -50,20 +50,25 @@ def read_run(run_dir):
 def portable_runs(run_dirs):
     """{folder name: (config with no machine-local folder, log.csv's bytes)} of the runs and
     of the M1 runs they learnt from; one line for two runs of the same folder name."""
-    runs, seen = {}, {}
+    runs = {}
+
+    def add(run_dir, config):
+        name = os.path.basename(os.path.normpath(run_dir))
+        if name in runs and os.path.realpath(runs[name][0]) != os.path.realpath(run_dir):
+            raise ResultsError('%s and %s: two runs of one folder name'
+                               % (runs[name][0], run_dir))
+        runs[name] = run_dir, config
+        return name
+
     for run_dir in run_dirs:
         config = m2.read_config(os.path.join(run_dir, files.CONFIG))
         config['flags']['data_dir'] = None
         m1_dir = config['flags']['m1']
         if m1_dir:
-            config['flags']['m1'] = os.path.basename(os.path.normpath(m1_dir))
             m1_config = run_config.read(os.path.join(m1_dir, files.CONFIG))
             m1_config['data']['data_dir'] = None
-            runs[config['flags']['m1']] = (m1_dir, m1_config)
-        name = os.path.basename(os.path.normpath(run_dir))
-        if name in seen and os.path.realpath(seen[name]) != os.path.realpath(run_dir):
-            raise ResultsError('%s and %s: two runs of one folder name' % (seen[name], run_dir))
-        seen[name], runs[name] = run_dir, (run_dir, config)
+            config['flags']['m1'] = add(m1_dir, m1_config)
+        add(run_dir, config)
     copies = {}
     for name, (run_dir, config) in runs.items():
         log = files.read_or_none(os.path.join(run_dir, files.LOG))

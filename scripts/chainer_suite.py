@@ -469,14 +469,17 @@ def journal_header(paths, gpu, timeout):
 def check_journal(path, paths, gpu, timeout):
     """Start the journal at ``path``, or refuse one of another run (one line)."""
     header = json.loads(json.dumps(journal_header(paths, gpu, timeout)))
-    if not os.path.exists(path):
-        with open(path, 'w') as f:
-            f.write(json.dumps(header) + '\n')
-        return
-    with open(path, 'rb') as f:
-        first = f.readline().decode(errors='replace')
-        f.seek(-1, os.SEEK_END)
-        torn = f.read(1) != b'\n'
+    try:
+        if not os.path.exists(path) or not os.path.getsize(path):  # new, or stopped at once
+            with open(path, 'w') as f:
+                f.write(json.dumps(header) + '\n')
+            return
+        with open(path, 'rb') as f:
+            first = f.readline().decode(errors='replace')
+            f.seek(-1, os.SEEK_END)
+            torn = f.read(1) != b'\n'
+    except OSError as e:
+        sys.exit('chainer_suite: error: --journal %s: %s' % (path, e.strerror or e))
     try:
         kept = json.loads(first)
     except ValueError:

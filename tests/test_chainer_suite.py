@@ -192,6 +192,8 @@ def test_a_journaled_run_goes_on_where_it_stopped(tmp_path, monkeypatch):
     assert ran.read_text() == 'a b c d d c '
     with pytest.raises(SystemExit, match='started by another run'):
         chainer_suite.run(['tests/test_j.py'], suite, timeout=5, journal=str(journal))
+    with pytest.raises(SystemExit, match='--journal .*: No such file or directory'):
+        chainer_suite.run(['tests/test_j.py'], suite, journal=str(tmp_path / 'no' / 'journal'))
 
 
 MARKED = '''

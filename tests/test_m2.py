@@ -321,6 +321,12 @@ def test_m1_plus_m2_learns_from_the_m1_codes(tmp_path, m1_run, capsys, in_proces
         m2_results.main([str(out), str(tmp_path / 'again' / 'm1m2'), '--out',
                          str(tmp_path / 'res')])
     assert_m2_error(one_line(capsys, 1, exit), 'two runs of one folder name', prog='m2_results')
+    # nor an M1+M2 run of the M1's folder name
+    shutil.copytree(str(out), str(tmp_path / 'again' / m1_run.name))
+    with pytest.raises(SystemExit) as exit:
+        m2_results.main([str(out), str(tmp_path / 'again' / m1_run.name), '--out',
+                         str(tmp_path / 'res')])
+    assert_m2_error(one_line(capsys, 1, exit), 'two runs of one folder name', prog='m2_results')
 
 
 @pytest.mark.parametrize('flags, words', [

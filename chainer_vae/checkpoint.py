@@ -20,6 +20,7 @@ the epoch's log row -- and, once the run is done, the legacy pair ``mlp_<dimz>.m
   headers before any array is read, and every value read back is checked.
 """
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -148,6 +149,17 @@ def load_run(run_dir):
         raise CheckpointError('%s is missing: the run did not finish' % model_path)
     load_npz(model_path, model)
     return config, model
+
+
+def model_sha256(run_dir, config):
+    """The sha256 of a finished run's mlp_<n_latent>.model: a run trained on after another
+    run learnt from it (M1+M2 from its M1) has another."""
+    model_path, _ = files.legacy_paths(run_dir, config['model']['n_latent'])
+    try:
+        with open(model_path, 'rb') as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError as e:
+        raise CheckpointError('%s: %s' % (model_path, e.strerror)) from None
 
 
 # ---- checkpoint.npz ----------------------------------------------------------------

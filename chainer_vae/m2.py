@@ -221,15 +221,17 @@ RUN_SETTINGS = {
 PATH_SETTINGS = ('m1', 'data_dir')  # kept absolute
 
 
-def run_config(args, n_x, kept, beta, layout):
-    """config.json: the flags (what --resume-from takes back), what follows from them,
-    the versions."""
+def run_config(args, d, beta, layout):
+    """config.json: the flags (what --resume-from takes back), what follows from them and
+    from the data ``d`` (m2_data.SemiSupervised), the versions."""
     flags = {name: getattr(args, name) for name in tuple(RUN_SETTINGS) + ('epoch',)}
     for name in PATH_SETTINGS:
         flags[name] = flags[name] and os.path.abspath(flags[name])
+    kept = None if d.kept is None else d.kept.tolist()
     return {'model': MODELS[bool(args.m1)], 'flags': flags,
-            'derived': {'n_x': n_x, 'm1_dims_kept': None if kept is None else kept.tolist(),
-                        'beta': beta, 'weight_decay': 1.0 / args.n_train, 'adam': ADAM,
+            'derived': {'n_x': d.x_valid.shape[1], 'm1_dims_kept': kept,
+                        'm1_model_sha256': d.m1_sha256, 'beta': beta,
+                        'weight_decay': 1.0 / args.n_train, 'adam': ADAM,
                         'steps': len(layout), 'labelled_per_step': len(layout[0][0]),
                         'unlabelled_per_step': len(layout[0][1])},
             'versions': config.versions()}
@@ -252,6 +254,28 @@ def read_config(path):
         if not fits(flags[name]):
             raise config.ConfigError('%s: flags.%s is invalid: %r' % (path, name, flags[name]))
     return dict(run, flags=flags)
+
+
+DATA_DERIVED = ('m1_model_sha256', 'm1_dims_kept', 'n_x')  # what a resumed run's data must keep
+
+
+def check_same_data(out, run, before):
+    """A resumed run learns from the data it began with: CheckpointError (one line) if
+    what config.json's "derived" says of them (``before``; a config older than
+    m1_model_sha256 lacks it) differs from ``run``'s, as when the M1 of an M1+M2 run was
+    trained on since."""
+    if not isinstance(before, dict):
+        raise checkpoint.CheckpointError('cannot resume %s: %s\'s derived is invalid: %r'
+                                         % (out, files.CONFIG, before))
+    for name in DATA_DERIVED:
+        if name in before and before[name] != run['derived'][name]:
+            m1 = run['flags']['m1']
+            what = ('its M1 run %s has changed since it began' % m1 if m1
+                    else 'its images have changed since it began')
+            raise checkpoint.CheckpointError(
+                'cannot resume %s: %s (config.json\'s derived.%s was %s, is now %s); it goes '
+                'on only with the data it began with' % (out, what, name, before[name],
+                                                        run['derived'][name]))
 
 
 def settings_of_run(args, given):
@@ -370,8 +394,12 @@ def run(args, given, this):
     d = m2_data.load(args.dataset, args.data_dir, args.n_train, args.m1, args.grey)
     labelled, unlabelled = m2_data.split(d.y_train, args.labels, args.seed)
     layout = m2_data.batches(labelled, unlabelled, args.steps or m2_data.steps_of(args.labels))
-    n_x = d.x_valid.shape[1]
-    model = M2(n_x, args.n_hidden, args.dimz, gaussian_x=bool(args.m1))
+    beta = ALPHA * args.n_train / args.labels
+    written = run_config(args, d, beta, layout)
+    if resuming:
+        check_same_data(args.out, written,
+                        read_config(os.path.join(args.out, files.CONFIG)).get('derived', {}))
+    model = M2(d.x_valid.shape[1], args.n_hidden, args.dimz, gaussian_x=bool(args.m1))
     optimizer = optimizer_for(model, args.n_train)
 
     # the run folder: locked until this process ends; a resumed run goes on from its
@@ -381,8 +409,7 @@ def run(args, given, this):
     this.kept = lambda: folder.resume_hint(COMMAND)
     if resuming:
         folder.restore(model, optimizer)
-    beta = ALPHA * args.n_train / args.labels
-    folder.write_config(run_config(args, n_x, d.kept, beta, layout))
+    folder.write_config(written)
     with progress.bar(folder.epoch, args.epoch, len(layout), 1) as update:
         learn(model, optimizer, d, layout, beta, folder, args.epoch, update)
 

@@ -33,14 +33,15 @@ def steps_of(n_labels):
 
 
 SemiSupervised = collections.namedtuple(
-    'SemiSupervised', 'x_train y_train x_valid y_valid x_test y_test kept')
+    'SemiSupervised', 'x_train y_train x_valid y_valid x_test y_test kept m1_sha256')
 
 
 def load(dataset, data_dir, n_train, m1_run=None, grey=False):
     """The SemiSupervised data of a run: x_train, indexed by rows, gives the training
     images (M2: dynamically binarised, or the grey levels; M1+M2: a draw of the M1 codes of
     ``m1_run``); the validation and test images as fixed arrays (one binarisation, or
-    the grey levels; M1+M2: the mean codes); ``kept``: M1's kept dimensions, or None.
+    the grey levels; M1+M2: the mean codes); ``kept``: M1's kept dimensions, and
+    ``m1_sha256``: its model file's (checkpoint.model_sha256), or None.
     Without ``data_dir`` an M1+M2 run reads its images where its M1 run read them."""
     m1 = checkpoint.load_run(m1_run) if m1_run else None
     if m1 and data_dir is None:
@@ -53,13 +54,14 @@ def load(dataset, data_dir, n_train, m1_run=None, grey=False):
     if m1:
         x_train, x_valid, x_test, kept = m1_codes(m1_run, m1, dataset, n_train, d.x_train,
                                                   d.x_test)
-        return SemiSupervised(x_train, y_train, x_valid, y_valid, x_test, d.y_test, kept)
+        return SemiSupervised(x_train, y_train, x_valid, y_valid, x_test, d.y_test, kept,
+                              checkpoint.model_sha256(m1_run, m1[0]))
     x_train, x_valid, x_test = d.x_train[:n_train], d.x_train[n_train:], d.x_test
     if not grey:  # the paper's dynamic binarisation; the validation and test images drawn once
         x_train = data.Binarized(x_train)
         x_valid, x_test = np.split(data.binarize_test(np.concatenate([x_valid, x_test])),
                                    [len(x_valid)])
-    return SemiSupervised(x_train, y_train, x_valid, y_valid, x_test, d.y_test, None)
+    return SemiSupervised(x_train, y_train, x_valid, y_valid, x_test, d.y_test, None, None)
 
 
 def split(y_train, n_labels, seed):

@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from chainer_vae import cli, config as run_config, errors, files, m1, m2, runlog
+from chainer_vae import checkpoint, cli, config as run_config, errors, files, m1, m2, runlog
 from chainer_vae.plotting import plt, save_figure
 
 OUTPUTS = ('summary.json', 'table.md', 'curves.png')
@@ -66,6 +66,11 @@ def portable_runs(run_dirs):
         m1_dir = config['flags']['m1']
         if m1_dir:
             m1_config = run_config.read(os.path.join(m1_dir, files.CONFIG))
+            learnt_from = config.get('derived', {}).get('m1_model_sha256')
+            if learnt_from and learnt_from != checkpoint.model_sha256(m1_dir, m1_config):
+                raise ResultsError('%s learnt from %s as it was before it was trained on: the '
+                                   'M1 kept beside the table would not be its M1'
+                                   % (run_dir, m1_dir))
             m1_config['data']['data_dir'] = None
             config['flags']['m1'] = add(m1_dir, m1_config)
         add(run_dir, config)

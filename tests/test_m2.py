@@ -329,6 +329,38 @@ def test_m1_plus_m2_learns_from_the_m1_codes(tmp_path, m1_run, capsys, in_proces
     assert_m2_error(one_line(capsys, 1, exit), 'two runs of one folder name', prog='m2_results')
 
 
+def test_an_m1_plus_m2_run_goes_on_only_with_the_m1_it_began_with(tmp_path, m1_run, capsys,
+                                                                   in_process):
+    m1 = tmp_path / 'm1'
+    shutil.copytree(str(m1_run), str(m1))
+    out = tmp_path / 'm1m2'
+    result = run_module('m2', *TINY + ['--epoch', 1, '--m1', m1, '-o', out])
+    assert result.returncode == 0, result.stderr
+    sha = json.loads((out / 'config.json').read_text())['derived']['m1_model_sha256']
+    assert sha == checkpoint.model_sha256(str(m1), run_config.read(str(m1 / 'config.json')))
+    # a config.json of before the digest: the M1 unchanged, the run goes on and records it
+    written = json.loads((out / 'config.json').read_text())
+    del written['derived']['m1_model_sha256']
+    (out / 'config.json').write_text(json.dumps(written))
+    result = run_module('m2', '--resume-from', out, '--epoch', 2)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / 'config.json').read_text())['derived']['m1_model_sha256'] == sha
+    # the M1 trained on: the M1+M2 run neither goes on with it nor is put beside the table
+    result = run_cli('--resume-from', m1, '--epoch', '2')
+    assert result.returncode == 0, result.stderr
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.name != '.lock'}
+    with pytest.raises(SystemExit) as exit:
+        m2.main(['--resume-from', str(out), '--epoch', '3'])
+    assert_m2_error(one_line(capsys, 1, exit), 'cannot resume', 'its M1 run %s has changed' % m1,
+                    'm1_model_sha256 was %s' % sha)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != '.lock'} == before
+    with pytest.raises(SystemExit) as exit:
+        m2_results.main([str(out), '--out', str(tmp_path / 'res')])
+    assert_m2_error(one_line(capsys, 1, exit), '%s learnt from %s as it was before' % (out, m1),
+                    prog='m2_results')
+    assert not (tmp_path / 'res').exists()
+
+
 @pytest.mark.parametrize('flags, words', [
     (['--labels', '15'], ['--labels 15: must be a multiple of 10']),
     (['--labels', '60000'], ['--labels 60000', 'at most --n-train 50000']),

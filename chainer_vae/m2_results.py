@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from chainer_vae import checkpoint, cli, config as run_config, errors, files, m1, m2, runlog
-from chainer_vae.plotting import plt, save_figure
+from chainer_vae.plotting import plt, save_figure, ticker
 
 OUTPUTS = ('summary.json', 'table.md', 'curves.png')
 
@@ -126,7 +126,12 @@ def curves(runs, path):
             ax.plot(epochs, valid, '--', color='C%d' % i, lw=0.8, label=label + ': validation')
         for n in sorted({r['n_labels'] for r, _, _ in mine} & set(m1.PAPER_N)):
             ax.axhline(m1.PAPER[model][m1.PAPER_N.index(n)], color='grey', ls=':', lw=0.8)
-        ax.set_yscale('log')
+        ax.set_yscale('log')  # error % on plain numbers, not 4 x 10^1
+        low, high = ax.get_ylim()
+        ax.set_yticks([t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100) if low <= t <= high])
+        ax.set_ylim(low, high)
+        ax.yaxis.set_major_formatter(ticker.ScalarFormatter())
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_xlabel('epoch')
         ax.set_ylabel('error %')
         ax.set_title('%s (dotted: Table 1)' % model)

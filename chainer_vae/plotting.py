@@ -9,11 +9,11 @@ import os
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import animation  # noqa: E402
+from matplotlib import animation, ticker  # noqa: E402
 
 from chainer_vae import files  # noqa: E402
 
-__all__ = ['plt', 'save_figure', 'save_gif']
+__all__ = ['plt', 'save_figure', 'save_gif', 'ticker']
 
 
 def save_figure(fig, path, **kwargs):

@@ -250,10 +250,13 @@ def read_config(path):
         raise config.ConfigError('%s: not an M2 run config (%s)' % (path, why)) from None
     if model not in MODELS:
         raise config.ConfigError('%s: model is invalid: %r' % (path, model))
+    derived = run.get('derived', {})
+    if not isinstance(derived, dict):
+        raise config.ConfigError('%s: derived is invalid: %r' % (path, derived))
     for name, fits in list(RUN_SETTINGS.items()) + [('epoch', _positive)]:
         if not fits(flags[name]):
             raise config.ConfigError('%s: flags.%s is invalid: %r' % (path, name, flags[name]))
-    return dict(run, flags=flags)
+    return dict(run, flags=flags, derived=derived)
 
 
 DATA_DERIVED = ('m1_model_sha256', 'm1_dims_kept', 'n_x')  # what a resumed run's data must keep
@@ -264,9 +267,6 @@ def check_same_data(out, run, before):
     what config.json's "derived" says of them (``before``; a config older than
     m1_model_sha256 lacks it) differs from ``run``'s, as when the M1 of an M1+M2 run was
     trained on since."""
-    if not isinstance(before, dict):
-        raise checkpoint.CheckpointError('cannot resume %s: %s\'s derived is invalid: %r'
-                                         % (out, files.CONFIG, before))
     for name in DATA_DERIVED:
         if name in before and before[name] != run['derived'][name]:
             m1 = run['flags']['m1']
@@ -398,7 +398,7 @@ def run(args, given, this):
     written = run_config(args, d, beta, layout)
     if resuming:
         check_same_data(args.out, written,
-                        read_config(os.path.join(args.out, files.CONFIG)).get('derived', {}))
+                        read_config(os.path.join(args.out, files.CONFIG))['derived'])
     model = M2(d.x_valid.shape[1], args.n_hidden, args.dimz, gaussian_x=bool(args.m1))
     optimizer = optimizer_for(model, args.n_train)
 

@@ -66,7 +66,7 @@ def portable_runs(run_dirs):
         m1_dir = config['flags']['m1']
         if m1_dir:
             m1_config = run_config.read(os.path.join(m1_dir, files.CONFIG))
-            learnt_from = config.get('derived', {}).get('m1_model_sha256')
+            learnt_from = config['derived'].get('m1_model_sha256')
             if learnt_from and learnt_from != checkpoint.model_sha256(m1_dir, m1_config):
                 raise ResultsError('%s learnt from %s as it was before it was trained on: the '
                                    'M1 kept beside the table would not be its M1'

@@ -388,6 +388,7 @@ def test_a_folder_that_is_no_m1_run_is_one_line(tmp_path, capsys, in_process):
     (None, ['--labels', '200'], ['--labels 200: the run in', 'made with 100']),
     (None, ['--out', 'elsewhere'], ['--out elsewhere: a resumed run stays in its folder']),
     ('config', [], ['config.json: --labels 15: must be a multiple of 10']),
+    ('derived', [], ['cannot resume', 'config.json: derived is invalid: [1]']),
     ('checkpoint', [], ['no readable checkpoint.npz there']),
 ])
 def test_a_resume_that_cannot_be_is_one_line(tmp_path, capsys, in_process, uninterrupted,
@@ -398,6 +399,10 @@ def test_a_resume_that_cannot_be_is_one_line(tmp_path, capsys, in_process, unint
         written = json.loads((run / 'config.json').read_text())
         written['flags']['labels'] = 15
         (run / 'config.json').write_text(json.dumps(written))
+    if spoil == 'derived':  # what the run's data were, damaged
+        written = json.loads((run / 'config.json').read_text())
+        written['derived'] = [1]
+        (run / 'config.json').write_text(json.dumps(written))
     if spoil == 'checkpoint':
         (run / 'checkpoint.npz').unlink()
     before = {p.name: p.read_bytes() for p in run.iterdir() if p.name != '.lock'}
@@ -405,6 +410,10 @@ def test_a_resume_that_cannot_be_is_one_line(tmp_path, capsys, in_process, unint
         m2.main(['--resume-from', str(run)] + flags)
     assert_m2_error(one_line(capsys, 1, exit), *words)
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != '.lock'} == before
+    if spoil == 'derived':  # nor is it put beside the table
+        with pytest.raises(SystemExit) as exit:
+            m2_results.main([str(run), '--out', str(tmp_path / 'res')])
+        assert_m2_error(one_line(capsys, 1, exit), 'derived is invalid', prog='m2_results')
 
 
 def test_an_m1_that_saw_the_validation_images_or_did_not_finish_is_refused(tmp_path, m1_run):

@@ -5,6 +5,7 @@ built from the slides' VAE's blocks (chainer_vae/net.py).
     python -m chainer_vae.m2 --labels 100 --m1 M1_RUN -o RUN_DIR   # M1+M2
     python -m chainer_vae.m2 --labels 3000 -o RUN_DIR               # M2 on the pixels
     python -m chainer_vae.m2 --resume-from RUN_DIR [--epoch E]      # go on after a stop
+    python -m chainer_vae.m2 --labels 3000 --gpu 0 -o RUN_DIR       # ... on GPU 0 (CuPy)
 
 Story: flags -> data (chainer_vae/m2_data.py) -> the model (M2 below) -> the run folder
 (chainer_vae.checkpoint.RunFolder: config.json, log.csv, checkpoint.npz each epoch) -> the
@@ -38,6 +39,10 @@ chainer_vae.m2_results`` puts the runs beside Table 1.
 Where this differs from Kingma's code: chainer's Adam corrects its moments' initial bias
 and adds eps = 1e-8 (the code's, adam.py:48-55, computes the correction and does not use
 it); one z is drawn for each of the 10 labels of an image in one pass, as there.
+
+On a GPU (``--gpu N``, CuPy) the images of each step are drawn on the host as on the CPU
+and sent to the GPU; CuPy draws the noise of z, and as it cannot export its generator, a
+resumed GPU run repeats the batches and the pixels but not that noise (as train_vae.py).
 """
 import argparse
 import json
@@ -53,7 +58,8 @@ from chainer import initializers
 from chainer.functions.loss.vae import gaussian_kl_divergence
 from chainer.optimizer_hooks import WeightDecay
 
-from chainer_vae import checkpoint, cli, config, cpu_kernels, data, files, m2_data, progress, train
+from chainer_vae import (checkpoint, cli, config, cpu_kernels, data, files, gpu, m2_data, progress,
+                         train)
 
 PROG = 'm2'
 COMMAND = 'python -m chainer_vae.m2'
@@ -72,7 +78,8 @@ def hidden_of(n_labels, m1):
 
 
 def one_hot(labels, n_y, dtype=np.float32):
-    return np.eye(n_y, dtype=dtype)[labels]
+    xp = chainer.backend.get_array_module(labels)
+    return xp.eye(n_y, dtype=dtype)[labels]
 
 
 class M2(chainer.Chain):
@@ -121,11 +128,11 @@ class M2(chainer.Chain):
         """Per image: -L(x,y) and -log q(y|x) of the labelled (x_l, y_l), -U(x) of the
         unlabelled x_u. The unlabelled images go through q(z|x,y) and p(x|y,z) once with
         each label, in one pass beside the labelled ones."""
-        n_l, n_u, n_y = len(x_l), len(x_u), self.n_y
+        n_l, n_u, n_y, xp = len(x_l), len(x_u), self.n_y, self.xp
         x = F.concat((x_l, x_u), axis=0)
         hx = self.qz_x(x)
         rows = F.concat((hx[:n_l], F.tile(hx[n_l:], (n_y, 1))), axis=0)  # label-major
-        labels = np.concatenate((y_l, np.repeat(np.arange(n_y, dtype=y_l.dtype), n_u)))
+        labels = xp.concatenate((y_l, xp.repeat(xp.arange(n_y, dtype=y_l.dtype), n_u)))
         neg_l = self.neg_elbo(F.concat((x_l, F.tile(x_u, (n_y, 1))), axis=0), rows, labels)
         logits = self.classify(x)
         log_q = F.log_softmax(logits[n_l:])
@@ -160,11 +167,12 @@ def optimizer_for(model, n_train):
 def train_epoch(model, optimizer, x_train, y_train, layout, beta, epoch, update=None):
     """One pass over the training images in the batches of ``layout``; the means of the
     loss, -L of the labelled, -U of the unlabelled and -log q(y|x) of the labelled.
-    ``update(epoch, step)`` is told of each step (progress.bar's)."""
-    sums = np.zeros(4)
+    ``update(epoch, step)`` is told of each step (progress.bar's). The images are drawn
+    on the host and sent to the model's device step by step, as the notebook did."""
+    sums, xp = np.zeros(4), model.xp
     for i, (labelled, unlabelled) in enumerate(layout):
-        x_l, x_u = x_train[labelled], x_train[unlabelled]
-        optimizer.update(model.loss, x_l, y_train[labelled], x_u, beta)
+        x_l, x_u = xp.asarray(x_train[labelled]), xp.asarray(x_train[unlabelled])
+        optimizer.update(model.loss, x_l, xp.asarray(y_train[labelled]), x_u, beta)
         train.finite(model.total, epoch, 'training', i)
         sums += [float(model.total.array) * (len(x_l) + len(x_u))] + [
             float(s.array) for s in model.sums]
@@ -176,11 +184,11 @@ def train_epoch(model, optimizer, x_train, y_train, layout, beta, epoch, update=
 
 def error_percent(model, x, y, batchsize=2000):
     """Test error % of q(y|x): the share of images whose most probable label is not y."""
-    wrong = 0
+    wrong, xp = 0, model.xp
     with chainer.no_backprop_mode():
         for i in range(0, len(x), batchsize):
-            logits = model.classify(x[i:i + batchsize]).array
-            wrong += int((logits.argmax(axis=1) != y[i:i + batchsize]).sum())
+            logits = model.classify(xp.asarray(x[i:i + batchsize])).array
+            wrong += int((logits.argmax(axis=1) != xp.asarray(y[i:i + batchsize])).sum())
     return 100.0 * wrong / len(x)
 
 
@@ -224,7 +232,7 @@ PATH_SETTINGS = ('m1', 'data_dir')  # kept absolute
 def run_config(args, d, beta, layout):
     """config.json: the flags (what --resume-from takes back), what follows from them and
     from the data ``d`` (m2_data.SemiSupervised), the versions."""
-    flags = {name: getattr(args, name) for name in tuple(RUN_SETTINGS) + ('epoch',)}
+    flags = {name: getattr(args, name) for name in tuple(RUN_SETTINGS) + ('epoch', 'gpu')}
     for name in PATH_SETTINGS:
         flags[name] = flags[name] and os.path.abspath(flags[name])
     kept = None if d.kept is None else d.kept.tolist()
@@ -234,7 +242,7 @@ def run_config(args, d, beta, layout):
                         'weight_decay': 1.0 / args.n_train, 'adam': ADAM,
                         'steps': len(layout), 'labelled_per_step': len(layout[0][0]),
                         'unlabelled_per_step': len(layout[0][1])},
-            'versions': config.versions()}
+            'versions': config.versions(args.gpu)}
 
 
 def read_config(path):
@@ -244,7 +252,8 @@ def read_config(path):
         with open(path) as f:
             run = json.load(f)
         model, flags = run['model'], run['flags']
-        flags = {name: flags[name] for name in tuple(RUN_SETTINGS) + ('epoch',)}
+        flags = dict({name: flags[name] for name in tuple(RUN_SETTINGS) + ('epoch',)},
+                     gpu=flags.get('gpu', -1))  # a run from before --gpu: the CPU
     except (OSError, ValueError, TypeError, KeyError, RecursionError) as e:
         why = getattr(e, 'strerror', None) or ('no %s' % e if isinstance(e, KeyError) else e)
         raise config.ConfigError('%s: not an M2 run config (%s)' % (path, why)) from None
@@ -253,7 +262,8 @@ def read_config(path):
     derived = run.get('derived', {})
     if not isinstance(derived, dict):
         raise config.ConfigError('%s: derived is invalid: %r' % (path, derived))
-    for name, fits in list(RUN_SETTINGS.items()) + [('epoch', _positive)]:
+    for name, fits in list(RUN_SETTINGS.items()) + [('epoch', _positive),
+                                                    ('gpu', lambda v: type(v) is int)]:
         if not fits(flags[name]):
             raise config.ConfigError('%s: flags.%s is invalid: %r' % (path, name, flags[name]))
     return dict(run, flags=flags, derived=derived)
@@ -306,6 +316,7 @@ def settings_of_run(args, given):
                 % (name.replace('_', '-'), getattr(args, name), out, flags[name]))
     resumed = argparse.Namespace(**dict(vars(args), **flags))
     resumed.epoch = args.epoch if 'epoch' in given else flags['epoch']
+    resumed.gpu = args.gpu if 'gpu' in given else flags['gpu']  # --gpu -1 goes on on the CPU
     if resumed.epoch <= done:
         raise checkpoint.CheckpointError(
             '--epoch %d: the run in %s has finished %d epochs; --epoch N above %d extends it'
@@ -318,6 +329,8 @@ def settings_of_run(args, given):
 
 def make_parser():
     p = cli.Parser(prog=COMMAND, name=PROG, description=__doc__)
+    p.add_argument('--gpu', '-g', type=int, default=-1,
+                   help='GPU ID (negative value indicates CPU); needs CuPy')
     p.add_argument('--labels', type=cli.positive_int, default=100, metavar='N',
                    help='labelled training images, N / 10 of each digit (a multiple of 10; '
                         'Table 1: 100, 600, 1000, 3000)')
@@ -390,7 +403,10 @@ def run(args, given, this):
     if resuming:
         args = settings_of_run(args, given)
     cpu_kernels.configure()
-    np.random.seed(args.seed)
+    xp = gpu.array_module(args.gpu)  # numpy, or cupy once the GPU is known to work
+    np.random.seed(args.seed)  # the draw, the batches, the weights (and the pixels or codes)
+    if xp is not np:
+        xp.random.seed(args.seed)  # the noise of z on the GPU
     d = m2_data.load(args.dataset, args.data_dir, args.n_train, args.m1, args.grey)
     labelled, unlabelled = m2_data.split(d.y_train, args.labels, args.seed)
     layout = m2_data.batches(labelled, unlabelled, args.steps or m2_data.steps_of(args.labels))
@@ -400,6 +416,9 @@ def run(args, given, this):
         check_same_data(args.out, written,
                         read_config(os.path.join(args.out, files.CONFIG))['derived'])
     model = M2(d.x_valid.shape[1], args.n_hidden, args.dimz, gaussian_x=bool(args.m1))
+    if args.gpu >= 0:
+        chainer.backends.cuda.get_device_from_id(args.gpu).use()
+        model.to_gpu()
     optimizer = optimizer_for(model, args.n_train)
 
     # the run folder: locked until this process ends; a resumed run goes on from its

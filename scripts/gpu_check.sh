@@ -8,7 +8,7 @@
 # fills DIR (default .gpu-check, git-ignored) with what the GPU machine lacks:
 #   wheels/       chainer 7.8.1 (pure Python, built with build-constraints.txt as the Makefile
 #                 does) and mock (chainer's tests import it); wheels/mpi/ the MPICH wheel, for
-#                 step 6 where the machine has no mpiexec (13 MB; --no-mpich leaves it out)
+#                 step 7 where the machine has no mpiexec (13 MB; --no-mpich leaves it out)
 #   shared/       what the tests take from ../shared: mnist/ (the four MNIST .gz files: --mnist,
 #                 else ../shared/mnist, else the cache), legacy/graph.dot (the 2017 graph),
 #                 chainer-tests/ (chainer's test files of the VAE path and what they import,
@@ -31,11 +31,14 @@
 #               through the revival (scripts/chainer_suite.py --gpu, a process a module)
 #   4 resume    SIGINT + --resume-from on the GPU (tests/test_gpu.py, beside step 3)
 #   5 bench     benchmarks/bench_epoch.py --gpu 0: ours and PyTorch, seconds an epoch, images/s
-#   6 mpi       one epoch under mpiexec -n 1 ... --communicator pure_nccl (when time is left)
+#   6 m2        seconds an epoch of M2 on the pixels (N = 3000, 3 epochs) and of M1+M2 (N =
+#               100, 3 epochs, on a one-epoch M1) with --gpu: what Table 1 costs on a GPU
+#   7 mpi       one epoch under mpiexec -n 1 ... --communicator pure_nccl (when time is left)
 # STEPs name the steps to run (again); without them every step not yet done in WORK runs
 # (step 1 runs once a machine, and always first). Budgets (seconds): step 1 about 15;
-# steps 3+4 120 together; step 5 100; step 6 40; 20 kept for the summary; step 2 the rest,
-# before step 3, and whatever is left after step 5 (step 6 waits for a finished step 2).
+# steps 3+4 120 together; step 5 100; step 6 90; step 7 40; 20 kept for the summary; step 2
+# the rest, before step 3, and whatever is left after step 6 (step 7 waits for a finished
+# step 2).
 # WORK (default .gpu-run, git-ignored, not carried) stays on a warm machine: a second call
 # finds the run folder and every step's result there.
 #
@@ -77,14 +80,15 @@
 # results/mnist_dimz20_gpu --data-dir ../shared/mnist --start 0 --end 7; all but
 # mlp_20.model),
 # results/benchmarks/gpu.md (gpu.md), and the README's GPU section with the seconds per
-# epoch, the 100-epoch total and the versions of summary.md.
+# epoch, the 100-epoch total and the versions of summary.md; (issue 25) the m2 step's
+# seconds an epoch in results/README.md's M2 costs and README's cost line: Table 1 on a GPU.
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=${PYTHON:-python3}
 MNIST_FILES=(train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz
              t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
-STEPS=(versions legacy tests resume bench mpi)
+STEPS=(versions legacy tests resume bench m2 mpi)
 MIB=$((1024 * 1024))
 
 die() {  # MESSAGE [CODE]: one line on stderr (and, once the steps began, the summary's)
@@ -369,6 +373,38 @@ step_bench() {
     fi
 }
 
+m2_command() {  # NAME DIR: M2_COMMAND, the m2 step's run NAME (in DIR/NAME)
+    case $1 in
+        m2_pixels) M2_COMMAND=(-m chainer_vae.m2 --labels 3000 --epoch 3) ;;
+        m1) M2_COMMAND=(train_vae.py --dimz 50 --binarize --n-train 50000 --epoch 1) ;;
+        m1m2) M2_COMMAND=(-m chainer_vae.m2 --labels 100 --m1 "$2/m1" --epoch 3) ;;
+    esac
+    M2_COMMAND+=(--gpu "$GPU" --seed 0 -o "$2/$1")
+}
+
+step_m2() {  # M2 on the pixels, then an M1 and M1+M2 on it: seconds an epoch (issue 25)
+    local budget start=$SECONDS dir=$WORK/m2 rc=0 name left line
+    budget=$(budget_of "$B_M2")
+    ((budget >= 30)) || return 0
+    rm -rf "$dir" && mkdir -p "$dir"
+    for name in m2_pixels m1 m1m2; do
+        left=$((budget - (SECONDS - start)))
+        ((left >= 5)) || { rc=124; break; }
+        m2_command "$name" "$dir"
+        echo "== $name, budget ${left}s: $PY ${M2_COMMAND[*]}" >> "$WORK/logs/m2.log"
+        (cd "$REPO" && timed "$left" "$PY" "${M2_COMMAND[@]}") >> "$WORK/logs/m2.log" 2>&1
+        rc=$?
+        ((rc == 0)) || break
+    done
+    line=$("$PY" "$REPO/scripts/gpu_check_report.py" m2 "$dir/m2_pixels" "$dir/m1m2")
+    if ((rc == 0)); then
+        record m2 ok $((SECONDS - start)) "$budget" "$line"
+    else
+        record m2 "$(outcome $rc)" $((SECONDS - start)) "$budget" \
+            "exit $rc: $(last_line "$WORK/logs/m2.log"); $line"
+    fi
+}
+
 step_mpi() {
     local budget start=$SECONDS rc
     budget=$(budget_of "$B_MPI")
@@ -439,7 +475,7 @@ write_summary() {
             echo "| $n $step | $status | $took | $budget | $detail |"
         done
         echo
-        echo "Logs: logs.tar.gz (logs/, status/). The run: run.tar.gz; checkpoint.npz while it"
+        echo "Logs: logs.tar.gz (logs/, status/, m2/). The run: run.tar.gz; checkpoint.npz while it"
         echo "is unfinished. The benchmark: gpu.md."
         if [ -f "$WORK/bench/gpu.md" ]; then
             echo; echo "## benchmarks/bench_epoch.py"; echo; sed 's/^#/##/' "$WORK/bench/gpu.md"
@@ -463,7 +499,9 @@ write_summary() {
 
 pack() {  # what comes back: at most 8 files in OUT, none over 16 MiB, no folders
     rm -f "$OUT/logs.tar.gz" "$OUT/run.tar.gz" "$OUT/checkpoint.npz" "$OUT/gpu.md"
-    tar -czf "$OUT/logs.tar.gz" -C "$WORK" logs status legacy
+    local logged=(logs status legacy)
+    [ -d "$WORK/m2" ] && logged+=(m2)  # the m2 step's runs: their log.csv and config.json
+    tar -czf "$OUT/logs.tar.gz" -C "$WORK" --exclude='*.npz' --exclude='*.model' "${logged[@]}"
     if [ -f "$RUN/config.json" ]; then
         local stage=$WORK/pack/mnist_dimz20_gpu name
         rm -rf "$WORK/pack" && mkdir -p "$stage"
@@ -523,7 +561,7 @@ gpu_half() {
     ASKED=" versions ${asked[*]:-${STEPS[*]}} "  # versions: the summary's head
     for step in "${asked[@]}"; do rm -f "$WORK/status/$step"; done  # named: run again
     CALL=$(($(cat "$WORK/calls" 2>/dev/null || echo 0) + 1)) && echo "$CALL" > "$WORK/calls"
-    DEADLINE=$SECONDS_ASKED RESERVE=20 B_TESTS=120 B_BENCH=100 B_MPI=40 EXIT=1 STOPPED=
+    DEADLINE=$SECONDS_ASKED RESERVE=20 B_TESTS=120 B_BENCH=100 B_M2=90 B_MPI=40 EXIT=1 STOPPED=
     trap finish EXIT
     trap 'die "stopped by SIGINT" 130' INT
     trap 'die "stopped by SIGTERM" 143' TERM
@@ -555,9 +593,11 @@ except gpu.GPUError as e:
     local later=0
     pending tests || pending resume && later=$((later + B_TESTS))
     pending bench && later=$((later + B_BENCH))
+    pending m2 && later=$((later + B_M2))
     pending legacy && step_legacy $(($(left) - later))
     { pending tests || pending resume; } && step_tests
     pending bench && step_bench
+    pending m2 && step_m2
     pending legacy && step_legacy "$(left)"
     pending legacy || { pending mpi && step_mpi; }
     exit "$EXIT"  # finish packs (trap)

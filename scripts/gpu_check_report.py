@@ -3,17 +3,18 @@
     python scripts/gpu_check_report.py stdout CHUNK...    # the legacy run's printed lines
     python scripts/gpu_check_report.py legacy RUN_DIR     # one line on the legacy run
     python scripts/gpu_check_report.py suite REPORT...    # chainer's GPU cases, added up
+    python scripts/gpu_check_report.py m2 RUN_DIR...      # M2 and M1+M2: seconds an epoch
 
 Exit 0: the run has its 100 epochs and its model / every module reported, with no failure;
 1: a case failed or a module did not load; 3: not there yet (the run unfinished, a report
-missing: a module cut short or crashed).
+missing: a module cut short or crashed); m2: always 0 (gpu_check.sh's exit codes judge it).
 """
 import os
 import re
 import statistics
 import sys
 
-from chainer_vae import compare, runlog
+from chainer_vae import compare, config, files, m2, runlog
 
 
 def joined_stdout(chunks):
@@ -72,8 +73,29 @@ def suite_line(reports):
     return line, 3 if missing else 0
 
 
+def m2_line(runs):
+    """One line on chainer_vae.m2 runs: each one's seconds an epoch, the median of its
+    epochs after the first (which also pays for CuPy compiling its kernels)."""
+    parts = []
+    for run in runs:
+        try:
+            settings = m2.read_config(os.path.join(run, files.CONFIG))
+            rows = runlog.parse(os.path.join(run, files.LOG), m2.LOG_COLUMNS)
+        except (config.ConfigError, runlog.LogError):
+            parts.append('%s: no epoch finished' % os.path.basename(run))
+            continue
+        times = [b[-1] - a[-1] for a, b in zip(rows, rows[1:])]
+        parts.append('%s N = %d (%s steps an epoch): %s s an epoch (median of epochs 2-%d; '
+                     'epoch 1: %.1f s), test error %.2f %% at epoch %d' % (
+                         settings['model'], settings['flags']['labels'],
+                         settings['derived'].get('steps', '?'),
+                         '%.2f' % statistics.median(times) if times else 'n/a', rows[-1][0],
+                         rows[0][-1], rows[-1][-2], rows[-1][0]))
+    return '; '.join(parts)
+
+
 def main(argv):
-    if len(argv) < 2 or argv[0] not in ('stdout', 'legacy', 'suite'):
+    if len(argv) < 2 or argv[0] not in ('stdout', 'legacy', 'suite', 'm2'):
         sys.exit(__doc__.strip())
     if argv[0] == 'stdout':
         sys.stdout.write(joined_stdout(open(path).read() for path in argv[1:]))
@@ -82,6 +104,9 @@ def main(argv):
         line, done = legacy_line(argv[1])
         print(line)
         return 0 if done else 3
+    if argv[0] == 'm2':
+        print(m2_line(argv[1:]))
+        return 0
     line, code = suite_line(argv[1:])
     print(line)
     return code

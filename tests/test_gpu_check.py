@@ -6,6 +6,7 @@ import collections
 import gzip
 import importlib.util
 import os
+import statistics
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ import pytest
 
 import chainer.functions as F
 
-from helpers import REPO
+from helpers import REPO, run_module
 
 from chainer_vae import checkpoint, cpu_kernels, files, net
 
@@ -137,12 +138,12 @@ def test_nothing_prepared_is_one_line(tmp_path):
 def test_a_dry_run_installs_chainer_with_no_index_and_sums_up_a_failing_step(prepared,
                                                                             tmp_path):
     """--gpu -1, the dry run: chainer comes from the prepared wheel (pip --no-index
-    --target), the legacy run on the CPU refuses the stand-in MNIST (one line, exit 1); the
-    summary says so, and at most 8 files, none in a folder, come back."""
+    --target), the legacy run and M2 on the CPU refuse the stand-in MNIST (one line, exit 1);
+    the summary says so, and at most 8 files, none in a folder, come back."""
     out, _ = prepared
     work = tmp_path / 'work'
     result = gpu_check('--gpu', '-1', '--seconds', '200', '--prepared', out, '--work', work,
-                       tmp_path / 'out', 'legacy')
+                       tmp_path / 'out', 'legacy', 'm2')
     assert result.returncode == 1, result.stderr
     versions = (work / 'logs' / 'versions.txt').read_text()
     assert 'chainer 7.8.1 from %s\n' % (work / 'site' / 'chainer' / '__init__.py') in versions
@@ -150,9 +151,13 @@ def test_a_dry_run_installs_chainer_with_no_index_and_sums_up_a_failing_step(pre
     assert 'summary.md' in back and 'logs.tar.gz' in back and len(back) <= 8
     assert all((tmp_path / 'out' / name).is_file() for name in back)
     summary = (tmp_path / 'out' / 'summary.md').read_text()
-    assert summary.startswith('# GPU check: FAILED: legacy\n')
+    assert summary.startswith('# GPU check: FAILED: legacy m2\n')
     row = next(line for line in summary.splitlines() if line.startswith('| 2 legacy |'))
     assert '| failed |' in row and 'train_vae.py: error: ' in row and 'no epoch finished' in row
+    row = next(line for line in summary.splitlines() if line.startswith('| 6 m2 |'))
+    assert '| failed |' in row and 'exit 1: m2: error: ' in row, row
+    assert 'M2 pixels' not in row and row.endswith('m2_pixels: no epoch finished; m1m2: no epoch '
+                                                   'finished |'), row
     assert '| 1 versions | ok |' in summary  # chainer 7.8.1 came from the wheel
     assert '| 3 tests | not asked |' in summary
 
@@ -195,6 +200,19 @@ def test_the_legacy_line_reads_the_run_beside_the_2017_run(tmp_path):
     line, done = report.legacy_line(str(tmp_path / 'done'))
     assert done and line.startswith('epoch 100 of 100: test loss 97.50 (2017: 97.19, +0.31)')
     assert report.legacy_line(str(tmp_path / 'nothing')) == ('no epoch finished', False)
+
+
+def test_the_m2_line_reads_each_runs_seconds_an_epoch(tmp_path):
+    out = tmp_path / 'm2_pixels'
+    result = run_module('m2', '--dataset', 'sample', '--n-train', '1000', '--labels', '100',
+                        '--steps', '2', '--n-hidden', '8', '--dimz', '2', '--seed', '0',
+                        '--epoch', '3', '-o', out)
+    assert result.returncode == 0, result.stderr
+    rows = np.loadtxt(str(out / 'log.csv'), delimiter=',', skiprows=1)
+    line = report.m2_line([str(out), str(tmp_path / 'm1m2')])
+    assert line == ('M2 N = 100 (2 steps an epoch): %.2f s an epoch (median of epochs 2-3; '
+                    'epoch 1: %.1f s), test error %.2f %% at epoch 3; m1m2: no epoch finished'
+                    % (statistics.median(np.diff(rows[:, -1])), rows[0, -1], rows[-1, -2]))
 
 
 def test_chainer_suite_reports_add_up(tmp_path):

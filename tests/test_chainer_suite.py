@@ -137,6 +137,8 @@ JOURNALED = '''
 import os
 import unittest
 
+import numpy
+
 from chainer import testing
 
 
@@ -167,6 +169,13 @@ class TestNamedByAnAddress(unittest.TestCase):
 
     def test_it(self):
         ran('d')
+
+
+@testing.parameterize(*[{'x': numpy.random.uniform(size=2)} for _ in range(2)])
+class TestNamedByRandomValues(unittest.TestCase):  # drawn at import, in every process
+
+    def test_it(self):
+        ran('e')
 '''
 
 
@@ -177,19 +186,20 @@ def test_a_journaled_run_goes_on_where_it_stopped(tmp_path, monkeypatch):
     suite, journal, ran = str(tmp_path / 'suite'), tmp_path / 'journal', tmp_path / 'ran'
     monkeypatch.setenv('RAN', str(ran))
     whole = chainer_suite.run(['tests/test_j.py'], suite, journal=str(journal))
-    assert dict(whole[0]['tests/test_j.py']) == {'passed': 5} and ran.read_text() == 'a b c d d '
+    assert dict(whole[0]['tests/test_j.py']) == {'passed': 7}
+    assert ran.read_text() == 'a b c d d e e '
     # stopped while test_c's line was written: the others are not run again (test_b would
-    # fail now; the cases named by an address have another name in this process), test_c
-    # is, and the counts are the whole run's
+    # fail now; the cases named by an address or by random values have another name in this
+    # process), test_c is, and the counts are the whole run's
     lines = journal.read_text().splitlines()
-    assert len(lines) == 6 and lines[3].startswith('["tests/test_j.py::test_c"')
+    assert len(lines) == 8 and lines[3].startswith('["tests/test_j.py::test_c"')
     journal.write_text('\n'.join(lines[:3] + lines[4:] + [lines[3][:12]]))
     monkeypatch.setenv('FAIL_B', '1')
     assert chainer_suite.run(['tests/test_j.py'], suite, journal=str(journal)) == whole
-    assert ran.read_text() == 'a b c d d c ' and journal.read_text().endswith('\n')
+    assert ran.read_text() == 'a b c d d e e c ' and journal.read_text().endswith('\n')
     # all there: nothing runs (pytest's exit 5), the same counts
     assert chainer_suite.run(['tests/test_j.py'], suite, journal=str(journal)) == whole
-    assert ran.read_text() == 'a b c d d c '
+    assert ran.read_text() == 'a b c d d e e c '
     with pytest.raises(SystemExit, match='started by another run'):
         chainer_suite.run(['tests/test_j.py'], suite, timeout=5, journal=str(journal))
     with pytest.raises(SystemExit, match='--journal .*: No such file or directory'):

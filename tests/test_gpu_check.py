@@ -156,8 +156,7 @@ def test_a_dry_run_installs_chainer_with_no_index_and_sums_up_a_failing_step(pre
     assert '| failed |' in row and 'train_vae.py: error: ' in row and 'no epoch finished' in row
     row = next(line for line in summary.splitlines() if line.startswith('| 6 m2 |'))
     assert '| failed |' in row and 'exit 1: m2: error: ' in row, row
-    assert 'M2 pixels' not in row and row.endswith('m2_pixels: no epoch finished; m1m2: no epoch '
-                                                   'finished |'), row
+    assert row.endswith('m2_pixels: no epoch finished; m1m2: no epoch finished |'), row
     assert '| 1 versions | ok |' in summary  # chainer 7.8.1 came from the wheel
     assert '| 3 tests | not asked |' in summary
 

@@ -39,6 +39,9 @@ chainer_vae.m2_results`` puts the runs beside Table 1.
 Where this differs from Kingma's code: chainer's Adam corrects its moments' initial bias
 and adds eps = 1e-8 (the code's, adam.py:48-55, computes the correction and does not use
 it); one z is drawn for each of the 10 labels of an image in one pass, as there.
+``--init chainer`` (opt-in, not Kingma's) starts from chainer's default weights, N(0, 1 /
+inputs), as re-implementations that start from their framework's default do;
+``--n-hidden`` departs from his hidden units; m2_results names each departure.
 
 On a GPU (``--gpu N``, CuPy) the images of each step are drawn on the host as on the CPU
 and sent to the GPU; CuPy draws the noise of z, and as it cannot export its generator, a
@@ -68,6 +71,7 @@ LOG_COLUMNS = ('epoch', 'loss', 'labelled_loss', 'unlabelled_loss', 'classificat
                'valid_error', 'test_error', 'wall_time')  # log.csv's (chainer_vae/runlog.py)
 ALPHA = 0.1  # the weight of the labelled images' classification term, per image of the set
 INIT_SD = 0.001  # Kingma's init_w(1e-3)
+INITS = ('kingma', 'chainer')  # --init: N(0, INIT_SD^2), or chainer's default (LeCunNormal)
 ADAM = dict(alpha=3e-4, beta1=0.9, beta2=0.999)  # the paper, sec. 4.4; learn_yz_x_ss.py:307
 
 
@@ -85,10 +89,10 @@ def one_hot(labels, n_y, dtype=np.float32):
 class M2(chainer.Chain):
     """p(x|y,z), q(z|x,y) and q(y|x) of M2; x of n_x values (pixels, or M1's codes)."""
 
-    def __init__(self, n_x, n_h=500, n_z=50, n_y=10, gaussian_x=False):
+    def __init__(self, n_x, n_h=500, n_z=50, n_y=10, gaussian_x=False, init='kingma'):
         super(M2, self).__init__()
         self.n_y, self.gaussian_x = n_y, gaussian_x
-        w = initializers.Normal(INIT_SD)
+        w = initializers.Normal(INIT_SD) if init == 'kingma' else None  # None: chainer's
         with self.init_scope():
             # q(y|x), the classifier
             self.qy_h = L.Linear(n_x, n_h, initialW=w)
@@ -224,9 +228,10 @@ RUN_SETTINGS = {
     'dataset': lambda v: v in data.DATASETS, 'data_dir': _path,
     'grey': lambda v: type(v) is bool, 'n_hidden': _positive, 'dimz': _positive,
     'steps': lambda v: v is None or _positive(v),
-    'seed': lambda v: type(v) is int and 0 <= v < 2 ** 32,
+    'seed': lambda v: type(v) is int and 0 <= v < 2 ** 32, 'init': lambda v: v in INITS,
 }
 PATH_SETTINGS = ('m1', 'data_dir')  # kept absolute
+NAMED_SETTINGS = tuple(n for n in RUN_SETTINGS if n != 'init')  # in every config.json
 
 
 def run_config(args, d, beta, layout):
@@ -252,8 +257,9 @@ def read_config(path):
         with open(path) as f:
             run = json.load(f)
         model, flags = run['model'], run['flags']
-        flags = dict({name: flags[name] for name in tuple(RUN_SETTINGS) + ('epoch',)},
-                     gpu=flags.get('gpu', -1))  # a run from before --gpu: the CPU
+        flags = dict({name: flags[name] for name in NAMED_SETTINGS + ('epoch',)},
+                     gpu=flags.get('gpu', -1),  # a run from before --gpu: the CPU
+                     init=flags.get('init', 'kingma'))  # before --init: Kingma's
     except (OSError, ValueError, TypeError, KeyError, RecursionError) as e:
         why = getattr(e, 'strerror', None) or ('no %s' % e if isinstance(e, KeyError) else e)
         raise config.ConfigError('%s: not an M2 run config (%s)' % (path, why)) from None
@@ -351,6 +357,9 @@ def make_parser():
                    help='units of the hidden layer of each network (default: Kingma\'s, 300 '
                         'for M1+M2 below 600 labels, else 500)')
     p.add_argument('--dimz', '-z', type=cli.positive_int, default=50, help='dimensions of z')
+    p.add_argument('--init', choices=INITS, default='kingma',
+                   help='the weights\' first values: Kingma\'s N(0, 0.001^2), or chainer\'s '
+                        'default, N(0, 1 / inputs) (default: %(default)s)')
     p.add_argument('--grey', action='store_true',
                    help='M2: the grey levels, not the dynamically binarised pixels')
     p.add_argument('--dataset', choices=data.DATASETS, default='mnist',
@@ -415,7 +424,8 @@ def run(args, given, this):
     if resuming:
         check_same_data(args.out, written,
                         read_config(os.path.join(args.out, files.CONFIG))['derived'])
-    model = M2(d.x_valid.shape[1], args.n_hidden, args.dimz, gaussian_x=bool(args.m1))
+    model = M2(d.x_valid.shape[1], args.n_hidden, args.dimz, gaussian_x=bool(args.m1),
+               init=args.init)
     if args.gpu >= 0:
         chainer.backends.cuda.get_device_from_id(args.gpu).use()
         model.to_gpu()

@@ -6,9 +6,10 @@ their run folders' config.json and log.csv alone, so also from runs still going.
 writes into DIR:
   summary.json  a list of the runs, each {"model": "M1+M2" or "M2", "n_labels": N,
                 "seed": s, "epochs": epochs logged, "test_error": % at the last epoch,
-                "best_valid_test_error": % at the epoch of the lowest validation error}
-  table.md      for each model and N, the test errors as mean ± std over the runs
-                (seeds), beside the paper's
+                "best_valid_test_error": % at the epoch of the lowest validation error,
+                "settings": where the run departs from Kingma's ("Kingma's" where not)}
+  table.md      for each model, N and settings, the test errors as mean ± std over the
+                runs (seeds), beside the paper's
   curves.png    validation (dashed) and test error (solid) against epochs, a line each run
   RUN/          for each run (and the M1 run of an M1+M2 one), under its folder's name: its
                 log.csv and its config.json without this machine's folders (data_dir null,
@@ -29,6 +30,17 @@ class ResultsError(errors.Failure):
     """A run folder that cannot be read; the message is one line."""
 
 
+def settings(flags):
+    """Where a run's flags depart from Kingma's settings (chainer_vae/m2.py), in words."""
+    kingma = dict(n_hidden=m2.hidden_of(flags['labels'], flags['m1']), init='kingma',
+                  grey=False, steps=None, dimz=50)
+    words = dict(n_hidden='H = %s', init='%s\'s first weights', grey='grey levels',
+                 steps='%s steps an epoch', dimz='z of %s dimensions')
+    departures = [words[name].replace('%s', str(flags[name])) for name in kingma
+                  if flags[name] != kingma[name]]
+    return ', '.join(departures) or "Kingma's"
+
+
 def read_run(run_dir):
     """One entry of summary.json from the run's config.json and log.csv (both checked),
     and its validation and test errors by epoch."""
@@ -43,7 +55,8 @@ def read_run(run_dir):
     _, valid, test = (np.array(column) for column in zip(*rows))
     entry = {'model': config['model'], 'n_labels': config['flags']['labels'],
              'seed': config['flags']['seed'], 'epochs': len(rows),
-             'test_error': float(test[-1]), 'best_valid_test_error': float(test[np.argmin(valid)])}
+             'test_error': float(test[-1]), 'best_valid_test_error': float(test[np.argmin(valid)]),
+             'settings': settings(config['flags'])}
     return entry, valid, test
 
 
@@ -89,17 +102,18 @@ def spread(values):
 
 
 def table(runs):
-    """table.md: a row for each model and N, beside Table 1."""
-    lines = ['| model | N labels | seeds | epochs | test error % at the last epoch | at the '
-             'best validation epoch | Kingma et al. 2014, Table 1 |', '|---' * 7 + '|']
-    groups = sorted({(r['model'], r['n_labels']) for r in runs},
-                    key=lambda g: (m2.MODELS.index(g[0]), g[1]))
-    for model, n in groups:
-        group = [r for r in runs if (r['model'], r['n_labels']) == (model, n)]
+    """table.md: a row for each model, N and settings, beside Table 1."""
+    lines = ['| model | N labels | settings | seeds | epochs | test error % at the last epoch | '
+             'at the best validation epoch | Kingma et al. 2014, Table 1 |', '|---' * 8 + '|']
+    key = lambda r: (r['model'], r['n_labels'], r['settings'])  # noqa: E731
+    groups = sorted({key(r) for r in runs}, key=lambda g: (m2.MODELS.index(g[0]), g[1],
+                                                            g[2] != "Kingma's", g[2]))
+    for model, n, how in groups:
+        group = [r for r in runs if key(r) == (model, n, how)]
         epochs = sorted({r['epochs'] for r in group})
         paper = m1.PAPER[model][m1.PAPER_N.index(n)] if n in m1.PAPER_N else None
-        lines.append('| %s | %d | %s | %s | %s | %s | %s |' % (
-            model, n, ', '.join(str(r['seed']) for r in group),
+        lines.append('| %s | %d | %s | %s | %s | %s | %s | %s |' % (
+            model, n, how, ', '.join(str(r['seed']) for r in group),
             '%d' % epochs[0] if len(epochs) == 1 else '%d-%d' % (epochs[0], epochs[-1]),
             spread([r['test_error'] for r in group]),
             spread([r['best_valid_test_error'] for r in group]),
@@ -121,7 +135,8 @@ def curves(runs, path):
         for i, (r, valid, test) in enumerate(sorted(mine, key=lambda x: (x[0]['n_labels'],
                                                                           x[0]['seed']))):
             epochs = np.arange(1, len(test) + 1)
-            label = 'N = %d, seed %d' % (r['n_labels'], r['seed'])
+            label = 'N = %d, seed %d' % (r['n_labels'], r['seed']) + (
+                '' if r['settings'] == "Kingma's" else ' (%s)' % r['settings'])
             ax.plot(epochs, test, color='C%d' % i, label=label + ': test')
             ax.plot(epochs, valid, '--', color='C%d' % i, lw=0.8, label=label + ': validation')
         for n in sorted({r['n_labels'] for r, _, _ in mine} & set(m1.PAPER_N)):

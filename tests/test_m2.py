@@ -191,6 +191,19 @@ def test_the_weight_decay_is_kingmas_prior_on_weights_and_the_classifiers_biases
     assert optimizer.alpha == 3e-4 and (optimizer.beta1, optimizer.beta2) == (0.9, 0.999)
 
 
+@pytest.mark.parametrize('init, sd', [('kingma', lambda n_in: 0.001),
+                                      ('chainer', lambda n_in: n_in ** -0.5)])
+def test_the_first_weights_are_kingmas_or_chainers_default(init, sd):
+    """Kingma's init_w(1e-3), or (--init chainer) chainer's LeCunNormal; biases 0."""
+    np.random.seed(0)
+    model = m2.M2(400, 300, 50, gaussian_x=True, init=init)
+    for name, param in model.namedparams():
+        if name.endswith('/W'):
+            assert abs(param.array.std() / sd(param.shape[1]) - 1) < 0.05, name
+        else:
+            assert not param.array.any(), name
+
+
 def test_a_nan_loss_stops_the_run_with_one_line():
     model = tiny_m2()
     model.qz_x.W.array[0, 0] = np.nan
@@ -271,6 +284,7 @@ def test_a_run_logs_its_errors_and_writes_its_config(uninterrupted):
     written = json.loads((uninterrupted / 'config.json').read_text())
     assert written['model'] == 'M2' and written['flags']['labels'] == 100
     assert written['flags']['gpu'] == -1 and written['versions']['cupy'] is None
+    assert written['flags']['init'] == 'kingma'
     assert written['derived']['beta'] == 0.1 * 1000 / 100
     assert (written['derived']['labelled_per_step'], written['derived']['unlabelled_per_step']) \
         == (20, 180)
@@ -291,7 +305,8 @@ def test_stopped_by_a_signal_then_resumed_equals_uninterrupted(tmp_path, uninter
                     'interrupted (SIGTERM)', 'python -m chainer_vae.m2 --resume-from')
     assert int(arrays(out / 'checkpoint.npz')['epoch']) < 3
     written = json.loads((out / 'config.json').read_text())
-    del written['flags']['gpu']  # as a run from before --gpu: it goes on on the CPU
+    del written['flags']['gpu']  # as a run from before --gpu: it goes on on the CPU,
+    del written['flags']['init']  # and from before --init: with Kingma's first weights
     (out / 'config.json').write_text(json.dumps(written))
     result = run_module('m2', '--resume-from', out)
     assert result.returncode == 0, result.stderr
@@ -373,6 +388,7 @@ def test_an_m1_plus_m2_run_goes_on_only_with_the_m1_it_began_with(tmp_path, m1_r
     (['--m1', REPO, '--grey'], ['--grey: M1+M2 learns from M1']),
     (['--m1', 'nothing'], ['--m1: nothing: no such directory']),
     (['--seed', '-1'], ['--seed: must be between 0 and']),
+    (['--init', 'he'], ["--init: invalid choice: 'he'"]),
 ])
 def test_bad_flags_are_one_line(capsys, in_process, flags, words):
     with pytest.raises(SystemExit) as exit:
@@ -419,6 +435,7 @@ def test_a_folder_that_is_no_m1_run_is_one_line(tmp_path, capsys, in_process):
 @pytest.mark.parametrize('spoil, flags, words', [
     (None, ['--epoch', '3'], ['--epoch 3: the run in', 'has finished 3 epochs']),
     (None, ['--labels', '200'], ['--labels 200: the run in', 'made with 100']),
+    (None, ['--init', 'chainer'], ['--init chainer: the run in', 'made with kingma']),
     (None, ['--out', 'elsewhere'], ['--out elsewhere: a resumed run stays in its folder']),
     ('config', [], ['config.json: --labels 15: must be a multiple of 10']),
     ('derived', [], ['cannot resume', 'config.json: derived is invalid: [1]']),
@@ -481,14 +498,18 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
     m2_results.main([str(uninterrupted), str(other), '--out', str(tmp_path / 'res')])
     summary = json.loads((tmp_path / 'res' / 'summary.json').read_text())
     rows = [r.split(',') for r in log_rows(uninterrupted)[1:]]
+    how = 'H = 16, 5 steps an epoch, z of 4 dimensions'  # TINY's departures from Kingma's
     assert summary == [
         {'model': 'M2', 'n_labels': 100, 'seed': 3, 'epochs': 3,
          'test_error': float(rows[-1][-1]),
-         'best_valid_test_error': float(min(rows, key=lambda r: float(r[-2]))[-1])},
+         'best_valid_test_error': float(min(rows, key=lambda r: float(r[-2]))[-1]),
+         'settings': how},
         {'model': 'M2', 'n_labels': 100, 'seed': 4, 'epochs': 2,
-         'test_error': float(rows[1][-1]), 'best_valid_test_error': float(rows[0][-1])}]
+         'test_error': float(rows[1][-1]), 'best_valid_test_error': float(rows[0][-1]),
+         'settings': how}]
     table = (tmp_path / 'res' / 'table.md').read_text().splitlines()
-    assert table[2].startswith('| M2 | 100 | 3, 4 | 2-3 | ') and table[2].endswith(' | 11.97 |')
+    assert table[2].startswith('| M2 | 100 | %s | 3, 4 | 2-3 | ' % how)
+    assert table[2].endswith(' | 11.97 |')
     assert (tmp_path / 'res' / 'curves.png').stat().st_size > 0
     for run in (uninterrupted, other):  # each run beside the table, as results/ keeps runs
         kept = tmp_path / 'res' / run.name
@@ -499,3 +520,19 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
     with pytest.raises(SystemExit) as exit:
         m2_results.main([str(tmp_path), '--out', str(tmp_path / 'res')])
     assert_m2_error(one_line(capsys, 1, exit), 'not an M2 run folder', prog='m2_results')
+
+
+def test_runs_of_other_settings_are_apart_in_the_table():
+    flags = dict(labels=100, m1='M1', n_hidden=300, init='kingma', grey=False, steps=None,
+                 dimz=50)
+    assert m2_results.settings(flags) == "Kingma's"
+    assert m2_results.settings(dict(flags, labels=600)) == 'H = 300'  # Kingma's is 500 there
+    other = dict(flags, n_hidden=500, init='chainer')
+    assert m2_results.settings(other) == "H = 500, chainer's first weights"
+    run = dict(model='M1+M2', n_labels=100, epochs=500, test_error=5.0, best_valid_test_error=5.0)
+    rows = m2_results.table([dict(run, seed=0, settings="Kingma's"),
+                             dict(run, seed=1, settings=m2_results.settings(other)),
+                             dict(run, seed=2, settings="Kingma's", test_error=4.0)])
+    rows = rows.splitlines()
+    assert rows[2] == "| M1+M2 | 100 | Kingma's | 0, 2 | 500 | 4.50 ± 0.50 | 5.00 ± 0.00 | 3.33 |"
+    assert rows[3].startswith("| M1+M2 | 100 | H = 500, chainer's first weights | 1 | 500 | 5.00 |")

@@ -72,6 +72,7 @@ LOG_COLUMNS = ('epoch', 'loss', 'labelled_loss', 'unlabelled_loss', 'classificat
 ALPHA = 0.1  # the weight of the labelled images' classification term, per image of the set
 INIT_SD = 0.001  # Kingma's init_w(1e-3)
 INITS = ('kingma', 'chainer')  # --init: N(0, INIT_SD^2), or chainer's default (LeCunNormal)
+KINGMA_INIT = INITS[0]
 ADAM = dict(alpha=3e-4, beta1=0.9, beta2=0.999)  # the paper, sec. 4.4; learn_yz_x_ss.py:307
 
 
@@ -89,10 +90,11 @@ def one_hot(labels, n_y, dtype=np.float32):
 class M2(chainer.Chain):
     """p(x|y,z), q(z|x,y) and q(y|x) of M2; x of n_x values (pixels, or M1's codes)."""
 
-    def __init__(self, n_x, n_h=500, n_z=50, n_y=10, gaussian_x=False, init='kingma'):
+    def __init__(self, n_x, n_h=500, n_z=50, n_y=10, gaussian_x=False,
+                 init=KINGMA_INIT):
         super(M2, self).__init__()
         self.n_y, self.gaussian_x = n_y, gaussian_x
-        w = initializers.Normal(INIT_SD) if init == 'kingma' else None  # None: chainer's
+        w = initializers.Normal(INIT_SD) if init == KINGMA_INIT else None  # None: chainer's
         with self.init_scope():
             # q(y|x), the classifier
             self.qy_h = L.Linear(n_x, n_h, initialW=w)
@@ -259,7 +261,7 @@ def read_config(path):
         model, flags = run['model'], run['flags']
         flags = dict({name: flags[name] for name in NAMED_SETTINGS + ('epoch',)},
                      gpu=flags.get('gpu', -1),  # a run from before --gpu: the CPU
-                     init=flags.get('init', 'kingma'))  # before --init: Kingma's
+                     init=flags.get('init', KINGMA_INIT))  # before --init: Kingma's
     except (OSError, ValueError, TypeError, KeyError, RecursionError) as e:
         why = getattr(e, 'strerror', None) or ('no %s' % e if isinstance(e, KeyError) else e)
         raise config.ConfigError('%s: not an M2 run config (%s)' % (path, why)) from None
@@ -357,7 +359,7 @@ def make_parser():
                    help='units of the hidden layer of each network (default: Kingma\'s, 300 '
                         'for M1+M2 below 600 labels, else 500)')
     p.add_argument('--dimz', '-z', type=cli.positive_int, default=50, help='dimensions of z')
-    p.add_argument('--init', choices=INITS, default='kingma',
+    p.add_argument('--init', choices=INITS, default=KINGMA_INIT,
                    help='the weights\' first values: Kingma\'s N(0, 0.001^2), or chainer\'s '
                         'default, N(0, 1 / inputs) (default: %(default)s)')
     p.add_argument('--grey', action='store_true',

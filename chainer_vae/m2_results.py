@@ -20,7 +20,8 @@ import os
 
 import numpy as np
 
-from chainer_vae import checkpoint, cli, config as run_config, errors, files, m1, m2, runlog
+from chainer_vae import (checkpoint, cli, config as run_config, errors, files, m1, m2, m2_data,
+                         runlog)
 from chainer_vae.plotting import plt, save_figure, ticker
 
 OUTPUTS = ('summary.json', 'table.md', 'curves.png')
@@ -30,14 +31,21 @@ class ResultsError(errors.Failure):
     """A run folder that cannot be read; the message is one line."""
 
 
+KINGMA = ('dataset', 'n_train', 'n_hidden', 'steps', 'dimz', 'init', 'grey')  # as m2's defaults
+WORDS = dict(dataset='{}', n_train='the first {} training images', n_hidden='H = {}',
+             steps='{} steps an epoch', dimz='z of {} dimensions', init="{}'s first weights",
+             grey='grey levels')
+
+
 def settings(flags):
-    """Where a run's flags depart from Kingma's settings (chainer_vae/m2.py), in words."""
-    kingma = dict(n_hidden=m2.hidden_of(flags['labels'], flags['m1']), init='kingma',
-                  grey=False, steps=None, dimz=50)
-    words = dict(n_hidden='H = %s', init='%s\'s first weights', grey='grey levels',
-                 steps='%s steps an epoch', dimz='z of %s dimensions')
-    departures = [words[name].replace('%s', str(flags[name])) for name in kingma
-                  if flags[name] != kingma[name]]
+    """Where a run's flags depart from Kingma's settings (the defaults of python -m
+    chainer_vae.m2), in words; "Kingma's" where they do not."""
+    parser = m2.make_parser()
+    kingma = dict({name: parser.get_default(name) for name in KINGMA},
+                  n_hidden=m2.hidden_of(flags['labels'], flags['m1']),
+                  steps=m2_data.steps_of(flags['labels']))
+    departures = [WORDS[name].format(flags[name]) for name in KINGMA
+                  if (flags[name] or kingma[name]) != kingma[name]]
     return ', '.join(departures) or "Kingma's"
 
 

@@ -310,6 +310,7 @@ def test_stopped_by_a_signal_then_resumed_equals_uninterrupted(tmp_path, uninter
     (out / 'config.json').write_text(json.dumps(written))
     result = run_module('m2', '--resume-from', out)
     assert result.returncode == 0, result.stderr
+    assert json.loads((out / 'config.json').read_text())['flags']['init'] == 'kingma'
     assert log_rows(out) == log_rows(uninterrupted)
     resumed, whole = arrays(out / 'checkpoint.npz'), arrays(uninterrupted / 'checkpoint.npz')
     resumed['log_row'][-1] = whole['log_row'][-1]  # all but the wall time
@@ -498,7 +499,8 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
     m2_results.main([str(uninterrupted), str(other), '--out', str(tmp_path / 'res')])
     summary = json.loads((tmp_path / 'res' / 'summary.json').read_text())
     rows = [r.split(',') for r in log_rows(uninterrupted)[1:]]
-    how = 'H = 16, 5 steps an epoch, z of 4 dimensions'  # TINY's departures from Kingma's
+    how = ('sample, the first 1000 training images, H = 16, 5 steps an epoch, z of 4 '
+           'dimensions')  # TINY's departures from Kingma's
     assert summary == [
         {'model': 'M2', 'n_labels': 100, 'seed': 3, 'epochs': 3,
          'test_error': float(rows[-1][-1]),
@@ -524,9 +526,11 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
 
 def test_runs_of_other_settings_are_apart_in_the_table():
     flags = dict(labels=100, m1='M1', n_hidden=300, init='kingma', grey=False, steps=None,
-                 dimz=50)
-    assert m2_results.settings(flags) == "Kingma's"
+                 dimz=50, dataset='mnist', n_train=50000)
+    assert m2_results.settings(flags) == m2_results.settings(dict(flags, steps=100)) == "Kingma's"
     assert m2_results.settings(dict(flags, labels=600)) == 'H = 300'  # Kingma's is 500 there
+    assert m2_results.settings(dict(flags, dataset='fashion-mnist', n_train=40000)) == \
+        'fashion-mnist, the first 40000 training images'
     other = dict(flags, n_hidden=500, init='chainer')
     assert m2_results.settings(other) == "H = 500, chainer's first weights"
     run = dict(model='M1+M2', n_labels=100, epochs=500, test_error=5.0, best_valid_test_error=5.0)

@@ -41,7 +41,8 @@ and adds eps = 1e-8 (the code's, adam.py:48-55, computes the correction and does
 it); one z is drawn for each of the 10 labels of an image in one pass, as there.
 ``--init chainer`` (opt-in, not Kingma's) starts from chainer's default weights, N(0, 1 /
 inputs), as re-implementations that start from their framework's default do;
-``--n-hidden`` departs from his hidden units; m2_results names each departure.
+``--n-hidden`` departs from his hidden units, ``--reshuffle`` from his batches, cut once;
+m2_results names each departure.
 
 On a GPU (``--gpu N``, CuPy) the images of each step are drawn on the host as on the CPU
 and sent to the GPU; CuPy draws the noise of z, and as it cannot export its generator, a
@@ -198,12 +199,14 @@ def error_percent(model, x, y, batchsize=2000):
     return 100.0 * wrong / len(x)
 
 
-def learn(model, optimizer, d, layout, beta, folder, n_epoch, update=None):
+def learn(model, optimizer, d, layout, beta, folder, n_epoch, update=None, reshuffle=False):
     """The epochs after ``folder``'s last (a checkpoint.RunFolder, open) to n_epoch, each
-    ending with its checkpoint and log.csv row."""
+    ending with its checkpoint and log.csv row; ``reshuffle``: each in batches drawn anew
+    from ``layout`` (not from the epoch before's: a resumed run draws them as the whole)."""
     for epoch in range(folder.epoch + 1, n_epoch + 1):
         print('epoch', epoch)
-        losses = train_epoch(model, optimizer, d.x_train, d.y_train, layout, beta, epoch,
+        batches = m2_data.reshuffled(layout) if reshuffle else layout
+        losses = train_epoch(model, optimizer, d.x_train, d.y_train, batches, beta, epoch,
                              update)
         print('train loss=%.4f: labelled -L(x,y)=%.4f, unlabelled -U(x)=%.4f, '
               '-log q(y|x)=%.4f' % losses)
@@ -231,9 +234,11 @@ RUN_SETTINGS = {
     'grey': lambda v: type(v) is bool, 'n_hidden': _positive, 'dimz': _positive,
     'steps': lambda v: v is None or _positive(v),
     'seed': lambda v: type(v) is int and 0 <= v < 2 ** 32, 'init': lambda v: v in INITS,
+    'reshuffle': lambda v: type(v) is bool,
 }
 PATH_SETTINGS = ('m1', 'data_dir')  # kept absolute
-NAMED_SETTINGS = tuple(n for n in RUN_SETTINGS if n != 'init')  # in every config.json
+LATER_SETTINGS = {'init': KINGMA_INIT, 'reshuffle': False}  # what a run from before these ran with
+NAMED_SETTINGS = tuple(n for n in RUN_SETTINGS if n not in LATER_SETTINGS)  # in every config.json
 
 
 def run_config(args, d, beta, layout):
@@ -261,7 +266,7 @@ def read_config(path):
         model, flags = run['model'], run['flags']
         flags = dict({name: flags[name] for name in NAMED_SETTINGS + ('epoch',)},
                      gpu=flags.get('gpu', -1),  # a run from before --gpu: the CPU
-                     init=flags.get('init', KINGMA_INIT))  # before --init: Kingma's
+                     **{name: flags.get(name, v) for name, v in LATER_SETTINGS.items()})
     except (OSError, ValueError, TypeError, KeyError, RecursionError) as e:
         why = getattr(e, 'strerror', None) or ('no %s' % e if isinstance(e, KeyError) else e)
         raise config.ConfigError('%s: not an M2 run config (%s)' % (path, why)) from None
@@ -362,6 +367,9 @@ def make_parser():
     p.add_argument('--init', choices=INITS, default=KINGMA_INIT,
                    help='the weights\' first values: Kingma\'s N(0, 0.001^2), or chainer\'s '
                         'default, N(0, 1 / inputs) (default: %(default)s)')
+    p.add_argument('--reshuffle', action='store_true',
+                   help='draw the images into the batches anew every epoch (Kingma\'s code '
+                        'cuts them once)')
     p.add_argument('--grey', action='store_true',
                    help='M2: the grey levels, not the dynamically binarised pixels')
     p.add_argument('--dataset', choices=data.DATASETS, default='mnist',
@@ -442,7 +450,7 @@ def run(args, given, this):
         folder.restore(model, optimizer)
     folder.write_config(written)
     with progress.bar(folder.epoch, args.epoch, len(layout), 1) as update:
-        learn(model, optimizer, d, layout, beta, folder, args.epoch, update)
+        learn(model, optimizer, d, layout, beta, folder, args.epoch, update, args.reshuffle)
 
 
 if __name__ == '__main__':

@@ -82,6 +82,14 @@ def batches(labelled, unlabelled, steps):
     return list(zip(np.array_split(labelled, steps), np.array_split(unlabelled, steps)))
 
 
+def reshuffled(layout):
+    """``layout``'s labelled and unlabelled images drawn anew into as many batches (NumPy's
+    global generator, so --seed and a resume repeat it): python -m chainer_vae.m2
+    --reshuffle, each epoch."""
+    labelled, unlabelled = (np.random.permutation(np.concatenate(part)) for part in zip(*layout))
+    return batches(labelled, unlabelled, len(layout))
+
+
 class Codes:
     """M1's codes of images as M2's data: x[rows] is a fresh draw z ~ N(mu, exp(ln_var))
     of those rows, from NumPy's global generator (so --seed and a resume repeat it), as

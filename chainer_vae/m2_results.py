@@ -31,10 +31,11 @@ class ResultsError(errors.Failure):
     """A run folder that cannot be read; the message is one line."""
 
 
-KINGMA = ('dataset', 'n_train', 'n_hidden', 'steps', 'dimz', 'init', 'grey')  # as m2's defaults
+KINGMA = ('dataset', 'n_train', 'n_hidden', 'steps', 'dimz', 'init', 'reshuffle',
+          'grey')  # as m2's defaults
 WORDS = dict(dataset='{}', n_train='the first {} training images', n_hidden='H = {}',
              steps='{} steps an epoch', dimz='z of {} dimensions', init="{}'s first weights",
-             grey='grey levels')
+             reshuffle='batches drawn anew each epoch', grey='grey levels')
 
 
 def settings(flags):

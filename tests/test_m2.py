@@ -239,6 +239,20 @@ def test_kingmas_batch_layout(n, per_step):
         list(range(50000))
 
 
+def test_reshuffle_draws_the_batches_anew_from_numpys_generator():
+    layout = m2_data.batches(np.arange(10), np.arange(10, 100), 5)
+    np.random.seed(1)
+    first = m2_data.reshuffled(layout)
+    second = m2_data.reshuffled(first)
+    np.random.seed(1)
+    again = m2_data.reshuffled(layout)
+    for drawn in (first, second):
+        assert [(len(l), len(u)) for l, u in drawn] == [(2, 18)] * 5
+        assert sorted(np.concatenate([l for l, _ in drawn])) == list(range(10))
+        assert sorted(np.concatenate([u for _, u in drawn])) == list(range(10, 100))
+    assert str(first) == str(again) and str(first) != str(layout) and str(second) != str(first)
+
+
 @pytest.mark.parametrize('flags, hidden', [
     (['--labels', '100', '--m1', REPO], 300), (['--labels', '600', '--m1', REPO], 500),
     (['--labels', '100'], 500), (['--labels', '100', '--m1', REPO, '--n-hidden', '64'], 64)])
@@ -306,15 +320,31 @@ def test_stopped_by_a_signal_then_resumed_equals_uninterrupted(tmp_path, uninter
     assert int(arrays(out / 'checkpoint.npz')['epoch']) < 3
     written = json.loads((out / 'config.json').read_text())
     del written['flags']['gpu']  # as a run from before --gpu: it goes on on the CPU,
-    del written['flags']['init']  # and from before --init: with Kingma's first weights
+    del written['flags']['init']  # and from before --init: with Kingma's first weights,
+    del written['flags']['reshuffle']  # and his batches, cut once
     (out / 'config.json').write_text(json.dumps(written))
     result = run_module('m2', '--resume-from', out)
     assert result.returncode == 0, result.stderr
-    assert json.loads((out / 'config.json').read_text())['flags']['init'] == 'kingma'
+    flags = json.loads((out / 'config.json').read_text())['flags']
+    assert (flags['init'], flags['reshuffle']) == ('kingma', False)
     assert log_rows(out) == log_rows(uninterrupted)
     resumed, whole = arrays(out / 'checkpoint.npz'), arrays(uninterrupted / 'checkpoint.npz')
     resumed['log_row'][-1] = whole['log_row'][-1]  # all but the wall time
     assert_same_arrays(resumed, whole)
+
+
+def test_a_reshuffled_run_goes_on_after_a_stop_as_if_never_stopped(tmp_path, uninterrupted):
+    whole, stopped = tmp_path / 'whole', tmp_path / 'stopped'
+    for out, epochs in ((whole, 3), (stopped, 2)):
+        result = run_module('m2', *TINY + ['--reshuffle', '--epoch', epochs, '-o', out])
+        assert result.returncode == 0, result.stderr
+    result = run_module('m2', '--resume-from', stopped, '--epoch', 3)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((stopped / 'config.json').read_text())['flags']['reshuffle'] is True
+    assert log_rows(stopped) == log_rows(whole) != log_rows(uninterrupted)  # other batches
+    resumed, at_once = arrays(stopped / 'checkpoint.npz'), arrays(whole / 'checkpoint.npz')
+    resumed['log_row'][-1] = at_once['log_row'][-1]  # all but the wall time
+    assert_same_arrays(resumed, at_once)
 
 
 def test_m1_plus_m2_learns_from_the_m1_codes(tmp_path, m1_run, capsys, in_process):
@@ -526,13 +556,14 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
 
 def test_runs_of_other_settings_are_apart_in_the_table():
     flags = dict(labels=100, m1='M1', n_hidden=300, init='kingma', grey=False, steps=None,
-                 dimz=50, dataset='mnist', n_train=50000)
+                 dimz=50, dataset='mnist', n_train=50000, reshuffle=False)
     assert m2_results.settings(flags) == m2_results.settings(dict(flags, steps=100)) == "Kingma's"
     assert m2_results.settings(dict(flags, labels=600)) == 'H = 300'  # Kingma's is 500 there
     assert m2_results.settings(dict(flags, dataset='fashion-mnist', n_train=40000)) == \
         'fashion-mnist, the first 40000 training images'
     other = dict(flags, n_hidden=500, init='chainer')
     assert m2_results.settings(other) == "H = 500, chainer's first weights"
+    assert m2_results.settings(dict(flags, reshuffle=True)) == 'batches drawn anew each epoch'
     run = dict(model='M1+M2', n_labels=100, epochs=500, test_error=5.0, best_valid_test_error=5.0)
     rows = m2_results.table([dict(run, seed=0, settings="Kingma's"),
                              dict(run, seed=1, settings=m2_results.settings(other)),

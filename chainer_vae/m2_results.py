@@ -45,8 +45,9 @@ def settings(flags):
     kingma = dict({name: parser.get_default(name) for name in KINGMA},
                   n_hidden=m2.hidden_of(flags['labels'], flags['m1']),
                   steps=m2_data.steps_of(flags['labels']))
+    flags = dict(flags, steps=flags['steps'] or kingma['steps'])  # none given: Kingma's
     departures = [WORDS[name].format(flags[name]) for name in KINGMA
-                  if (flags[name] or kingma[name]) != kingma[name]]
+                  if flags[name] != kingma[name]]
     return ', '.join(departures) or "Kingma's"
 
 

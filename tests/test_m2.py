@@ -250,7 +250,10 @@ def test_reshuffle_draws_the_batches_anew_from_numpys_generator():
         assert [(len(l), len(u)) for l, u in drawn] == [(2, 18)] * 5
         assert sorted(np.concatenate([l for l, _ in drawn])) == list(range(10))
         assert sorted(np.concatenate([u for _, u in drawn])) == list(range(10, 100))
-    assert str(first) == str(again) and str(first) != str(layout) and str(second) != str(first)
+    order = [np.concatenate([np.concatenate(step) for step in drawn])
+             for drawn in (layout, first, second, again)]
+    assert np.array_equal(order[1], order[3])  # seeded
+    assert not np.array_equal(order[1], order[0]) and not np.array_equal(order[2], order[1])
 
 
 @pytest.mark.parametrize('flags, hidden', [

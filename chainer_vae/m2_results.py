@@ -36,11 +36,14 @@ KINGMA = ('dataset', 'n_train', 'n_hidden', 'steps', 'dimz', 'init', 'reshuffle'
 WORDS = dict(dataset='{}', n_train='the first {} training images', n_hidden='H = {}',
              steps='{} steps an epoch', dimz='z of {} dimensions', init="{}'s first weights",
              reshuffle='batches drawn anew each epoch', grey='grey levels')
+KINGMA_M1 = dict(n_h=500, n_latent=50, activation='softplus')  # learn_yz_x_ss.py:41-46, binarised
+M1_WORDS = dict(n_h='M1 of H = {}', n_latent='M1 of z = {}', activation='M1 of {}')
 
 
-def settings(flags):
+def settings(flags, m1_config=None):
     """Where a run's flags depart from Kingma's settings (the defaults of python -m
-    chainer_vae.m2), in words; "Kingma's" where they do not."""
+    chainer_vae.m2), and its M1 (train_vae.py's ``m1_config``) from his M1 (784-500-500-50,
+    softplus, the pixels binarised), in words; "Kingma's" where they do not."""
     parser = m2.make_parser()
     kingma = dict({name: parser.get_default(name) for name in KINGMA},
                   n_hidden=m2.hidden_of(flags['labels'], flags['m1']),
@@ -48,6 +51,11 @@ def settings(flags):
     flags = dict(flags, steps=flags['steps'] or kingma['steps'])  # none given: Kingma's
     departures = [WORDS[name].format(flags[name]) for name in KINGMA
                   if flags[name] != kingma[name]]
+    if m1_config:
+        departures += [M1_WORDS[name].format(m1_config['model'][name]) for name in KINGMA_M1
+                       if m1_config['model'][name] != KINGMA_M1[name]]
+        if not m1_config['data']['binarize']:
+            departures.append('M1 on grey levels')
     return ', '.join(departures) or "Kingma's"
 
 
@@ -63,10 +71,12 @@ def read_run(run_dir):
     if not rows:
         raise ResultsError('%s: no epoch logged yet' % run_dir)
     _, valid, test = (np.array(column) for column in zip(*rows))
+    m1_dir = config['flags']['m1']
+    m1_config = m1_dir and run_config.read(os.path.join(m1_dir, files.CONFIG))
     entry = {'model': config['model'], 'n_labels': config['flags']['labels'],
              'seed': config['flags']['seed'], 'epochs': len(rows),
              'test_error': float(test[-1]), 'best_valid_test_error': float(test[np.argmin(valid)]),
-             'settings': settings(config['flags'])}
+             'settings': settings(config['flags'], m1_config)}
     return entry, valid, test
 
 

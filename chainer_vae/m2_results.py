@@ -170,9 +170,10 @@ def curves(runs, path):
         ax.set_xlabel('epoch')
         ax.set_ylabel('error %')
         ax.set_title('%s (dotted: Table 1)' % model)
-        ax.legend(fontsize=7)
     fig.tight_layout()
-    save_figure(fig, path)
+    for ax in axes[0]:  # below the panels, so the curves and ticks stay clear; the saved
+        ax.legend(fontsize=7, loc='upper center', bbox_to_anchor=(0.5, -0.12))  # image grows
+    save_figure(fig, path, bbox_inches='tight')
 
 
 def main(argv=None):

@@ -7,7 +7,8 @@ writes into DIR:
   summary.json  a list of the runs, each {"model": "M1+M2" or "M2", "n_labels": N,
                 "seed": s, "epochs": epochs logged, "test_error": % at the last epoch,
                 "best_valid_test_error": % at the epoch of the lowest validation error,
-                "settings": where the run departs from Kingma's ("Kingma's" where not)}
+                "settings": where the run or its M1 departs from Kingma's ("Kingma's"
+                where neither does)}
   table.md      for each model, N and settings, the test errors as mean ± std over the
                 runs (seeds), beside the paper's
   curves.png    validation (dashed) and test error (solid) against epochs, a line each run

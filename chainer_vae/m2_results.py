@@ -15,6 +15,9 @@ writes into DIR:
   RUN/          for each run (and the M1 run of an M1+M2 one), under its folder's name: its
                 log.csv and its config.json without this machine's folders (data_dir null,
                 the M1 run by its folder's name), as results/ keeps runs
+
+A RUN_DIR may be such a kept copy (results/m2/m1m2_n100_s0): its M1 is the folder of that
+name beside it, so a table is made again from the runs kept in results/ and new ones.
 """
 import json
 import os
@@ -60,6 +63,14 @@ def settings(flags, m1_config=None):
     return ', '.join(departures) or "Kingma's"
 
 
+def m1_dir_of(run_dir, config):
+    """The M1 run folder of an M1+M2 run (None for M2): the path its config.json gives, or,
+    for a run kept here (its M1 given by folder name alone), the folder of that name beside
+    it."""
+    m1_dir = config['flags']['m1']
+    return m1_dir and os.path.join(os.path.dirname(os.path.normpath(run_dir)), m1_dir)
+
+
 def read_run(run_dir):
     """One entry of summary.json from the run's config.json and log.csv (both checked),
     and its validation and test errors by epoch."""
@@ -72,7 +83,7 @@ def read_run(run_dir):
     if not rows:
         raise ResultsError('%s: no epoch logged yet' % run_dir)
     _, valid, test = (np.array(column) for column in zip(*rows))
-    m1_dir = config['flags']['m1']
+    m1_dir = m1_dir_of(run_dir, config)
     m1_config = m1_dir and run_config.read(os.path.join(m1_dir, files.CONFIG))
     entry = {'model': config['model'], 'n_labels': config['flags']['labels'],
              'seed': config['flags']['seed'], 'epochs': len(rows),
@@ -97,11 +108,13 @@ def portable_runs(run_dirs):
     for run_dir in run_dirs:
         config = m2.read_config(os.path.join(run_dir, files.CONFIG))
         config['flags']['data_dir'] = None
-        m1_dir = config['flags']['m1']
+        m1_dir = m1_dir_of(run_dir, config)
         if m1_dir:
             m1_config = run_config.read(os.path.join(m1_dir, files.CONFIG))
             learnt_from = config['derived'].get('m1_model_sha256')
-            if learnt_from and learnt_from != checkpoint.model_sha256(m1_dir, m1_config):
+            kept = not os.path.isabs(config['flags']['m1'])  # a kept copy: checked as it was kept
+            if learnt_from and not kept and learnt_from != checkpoint.model_sha256(
+                    m1_dir, m1_config):
                 raise ResultsError('%s learnt from %s as it was before it was trained on: the '
                                    'M1 kept beside the table would not be its M1'
                                    % (run_dir, m1_dir))

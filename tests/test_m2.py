@@ -368,6 +368,10 @@ def test_m1_plus_m2_learns_from_the_m1_codes(tmp_path, m1_run, capsys, in_proces
     assert m1_copy['data']['data_dir'] is None and m1_copy['data']['n_train'] == 1000
     assert (tmp_path / 'res' / m1_run.name / 'log.csv').read_bytes() == (
         m1_run / 'log.csv').read_bytes()
+    # the copies kept there make the same table again, without the runs' own folders
+    m2_results.main([str(tmp_path / 'res' / 'm1m2'), '--out', str(tmp_path / 'remade')])
+    for name in ('summary.json', 'table.md', 'm1m2/config.json', m1_run.name + '/config.json'):
+        assert (tmp_path / 'remade' / name).read_bytes() == (tmp_path / 'res' / name).read_bytes()
     # two runs of one folder name cannot both be kept there
     shutil.copytree(str(out), str(tmp_path / 'again' / 'm1m2'))
     with pytest.raises(SystemExit) as exit:

@@ -1,5 +1,6 @@
 """Faster CPU paths that compute the same bits: Chainer's own settings, and Adam's update
-with fewer trips through memory. Measured by benchmarks/bench_epoch.py.
+with fewer trips through memory (1-4, measured by benchmarks/bench_epoch.py); and M2's
+softplus, which does not (5).
 
 1. ``configure(debug)``: ``chainer.config.type_check = debug``. Chainer checks the
    shapes and dtypes of every function call (about 60,000 calls an epoch); the
@@ -30,6 +31,14 @@ with fewer trips through memory. Measured by benchmarks/bench_epoch.py.
    multiplies the first layer's gradient back onto the 784 inputs, a tenth of
    the training's matrix products, for a gradient nobody reads. The loss, the
    weights' gradients and graph.dot are the same.
+5. ``softplus``: chainer's softplus for M2 (chainer_vae/m2.py), whose M1+M2 step spends
+   about 40 % of its time in softplus over (5000, H) arrays, most of it in log1p: NumPy's
+   float32 log1p is not vectorised, its log is (2-5x faster here). Its CPU forward takes
+   log1p(e) as log(u) - ((u - 1) - e) / u with u = 1 + e rounded, the log of u less the
+   rounding of 1 + e (exact in float32 for e in [0, 1]): within 5 ulp of the exact softplus
+   (tests/test_cpu_kernels.py; chainer's: 3), other bits than chainer's; an M1+M2 step
+   takes about a fifth less time (measured A/B here, on 2 cores). Not for the legacy
+   VAE, whose numbers stay chainer's bit for bit; its gradient and the GPU are chainer's.
 """
 import concurrent.futures
 import functools
@@ -173,3 +182,28 @@ def softplus_grad_forward_cpu(self, inputs):
     np.subtract(1, gx, out=gx)
     gx *= gy
     return gx,
+
+
+class Softplus(chainer_softplus.Softplus):
+    """chainer's Softplus (beta = 1), its CPU forward as in 5. above."""
+
+    def forward_cpu(self, inputs):
+        self.retain_inputs((0,))  # for chainer's gradient
+        x, = inputs
+        e = np.absolute(x)  # softplus(x) = max(x, 0) + log1p(e), e = exp(-|x|) in [0, 1]
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        u = e + 1
+        rounding = u - 1
+        rounding -= e
+        rounding /= u
+        np.log(u, out=u)
+        u -= rounding  # log1p(e) = log(u - (u - 1 - e)) = log(u) - (u - 1 - e) / u + ...
+        y = np.fmax(x, 0)
+        y += u
+        return y,
+
+
+def softplus(x):
+    """softplus(x) of M2, chainer's F.softplus with 5.'s CPU forward."""
+    return Softplus().apply((x,))[0]

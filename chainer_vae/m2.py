@@ -40,7 +40,8 @@ Where this differs from Kingma's code: chainer's Adam corrects its moments' init
 and adds eps = 1e-8 (the code's, adam.py:48-55, computes the correction and does not use
 it); one z is drawn for each of the 10 labels of an image in one pass, as there; on the
 CPU softplus is chainer's with a faster forward, within 5 ulp of the exact value and not
-chainer's bits (chainer_vae/cpu_kernels.py, 5.: runs of before 2026-11-29 had chainer's).
+chainer's bits (chainer_vae/cpu_kernels.py, 5.; the runs in results/m2 of before the
+*_g600e172 ones had chainer's).
 ``--init chainer`` (opt-in, not Kingma's) starts from chainer's default weights, N(0, 1 /
 inputs), as re-implementations that start from their framework's default do;
 ``--n-hidden`` departs from his hidden units, ``--reshuffle`` from his batches, cut once;

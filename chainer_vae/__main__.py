@@ -166,7 +166,7 @@ def settings_of_run(args, given):
         setattr(resumed, name, flags[name])
     resumed.epoch = args.epoch if 'epoch' in given else flags['epoch']
     resumed.gpu = args.gpu if 'gpu' in given else flags['gpu']  # --gpu -1 goes on on the CPU
-    finished = os.path.isfile(files.legacy_paths(out, flags['dimz'])[0])
+    finished = checkpoint.is_finished(out, flags['dimz'], flags['epoch'])
     if resumed.epoch < done or (resumed.epoch == done and finished):
         raise checkpoint.CheckpointError(
             '--epoch %d: the run in %s has finished %d epochs; --epoch N above %d extends it'

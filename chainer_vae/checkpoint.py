@@ -147,8 +147,24 @@ def load_run(run_dir):
     model_path, _ = files.legacy_paths(run_dir, m['n_latent'])
     if not os.path.isfile(model_path):
         raise CheckpointError('%s is missing: the run did not finish' % model_path)
+    epochs, done = config['training']['epoch'], saved_epoch(run_dir)
+    if not is_finished(run_dir, m['n_latent'], epochs):
+        raise CheckpointError(
+            '%s is of an earlier end: the run was extended to %d epochs and stopped after %d '
+            '(train_vae.py --resume-from %s goes on; --epoch %d ends it there)'
+            % (model_path, epochs, done, run_dir, done))
     load_npz(model_path, model)
     return config, model
+
+
+def is_finished(run_dir, n_latent, epochs):
+    """Whether the run in ``run_dir`` ended after its ``epochs`` (config.json's) with
+    mlp_<n_latent>.model. A run extended with --resume-from --epoch and stopped before its
+    new end keeps the model of its earlier end beside a later checkpoint: not finished."""
+    if not os.path.isfile(files.legacy_paths(run_dir, n_latent)[0]):
+        return False
+    done = saved_epoch(run_dir)
+    return done is None or done == epochs  # None: no checkpoint.npz to read (legacy files)
 
 
 def model_sha256(run_dir, config):

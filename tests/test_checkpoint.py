@@ -121,6 +121,38 @@ def test_resume_goes_on_and_can_extend(tmp_path, uninterrupted):
     assert times == sorted(times)  # wall time goes on from where it was
 
 
+def test_an_extension_stopped_early_is_not_taken_for_its_earlier_end(tmp_path, uninterrupted):
+    """A run finished at epoch 2, extended to 200 and stopped: its mlp_20.model is still
+    epoch 2's. The commands that read a finished run refuse it (they would read epoch 2's
+    weights as the run's) and keep it; --epoch at the stop ends the run there."""
+    out = tmp_path / 'run'
+    assert run_cli(*run_args(out, epochs=2)).returncode == 0
+    earlier = (out / 'mlp_20.model').read_bytes()
+    extended = start_cli('--resume-from', out, '--epoch', 200)
+    for line in extended.stdout:
+        if line.startswith('epoch 5'):
+            break
+    extended.send_signal(signal.SIGTERM)
+    extended.communicate(timeout=60)
+    done = assert_checkpoint_readable(out, epochs=200)
+    assert done >= 4
+    refused = run_module('visualize', out, '--only', 'samples')
+    assert refused.returncode == 1 and 'Traceback' not in refused.stderr
+    assert refused.stderr.strip() == (
+        'visualize: error: %s is of an earlier end: the run was extended to 200 epochs and '
+        'stopped after %d (train_vae.py --resume-from %s goes on; --epoch %d ends it there)'
+        % (out / 'mlp_20.model', done, out, done))
+    assert (out / 'mlp_20.model').read_bytes() == earlier
+    ended = run_cli('--resume-from', out, '--epoch', done)
+    assert ended.returncode == 0, ended.stderr
+    assert log_rows(out) == log_rows(uninterrupted)[:done + 1]
+    saved, model = arrays(out / files.CHECKPOINT), arrays(out / 'mlp_20.model')
+    assert model and all(np.array_equal(model[k], saved['model/' + k]) for k in model)
+    assert run_module('visualize', out, '--only', 'samples').returncode == 0
+    assert_one_line_error(run_cli('--resume-from', out, '--epoch', done),
+                          'has finished %d epochs' % done)
+
+
 def test_a_log_row_lost_after_its_checkpoint_is_restored(tmp_path, uninterrupted):
     """A kill between saving checkpoint.npz and appending its row to log.csv."""
     out = tmp_path / 'run'

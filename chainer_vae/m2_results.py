@@ -8,7 +8,7 @@ writes into DIR:
                 "seed": s, "epochs": epochs logged, "test_error": % at the last epoch,
                 "best_valid_test_error": % at the epoch of the lowest validation error,
                 "settings": where the run or its M1 departs from Kingma's ("Kingma's"
-                where neither does)}
+                where neither does), and its M1's epochs}
   table.md      for each model, N and settings, the test errors as mean ± std over the
                 runs (seeds), beside the paper's
   curves.png    validation (dashed) and test error (solid) against epochs, a line each run
@@ -47,7 +47,9 @@ M1_WORDS = dict(n_h='M1 of H = {}', n_latent='M1 of z = {}', activation='M1 of {
 def settings(flags, m1_config=None):
     """Where a run's flags depart from Kingma's settings (the defaults of python -m
     chainer_vae.m2), and its M1 (train_vae.py's ``m1_config``) from his M1 (784-500-500-50,
-    softplus, the pixels binarised), in words; "Kingma's" where they do not."""
+    softplus, the pixels binarised), in words; "Kingma's" where they do not. An M1's
+    epochs are always named: his learnt for thousands (the "longrun" model, its pictures
+    at epoch 10,000), and runs on one M1 at two of its epochs are not seeds of one row."""
     parser = m2.make_parser()
     kingma = dict({name: parser.get_default(name) for name in KINGMA},
                   n_hidden=m2.hidden_of(flags['labels'], flags['m1']),
@@ -60,6 +62,7 @@ def settings(flags, m1_config=None):
                        if m1_config['model'][name] != KINGMA_M1[name]]
         if not m1_config['data']['binarize']:
             departures.append('M1 on grey levels')
+        departures.append('M1 of %d epochs' % m1_config['training']['epoch'])
     return ', '.join(departures) or "Kingma's"
 
 

@@ -572,13 +572,16 @@ def test_runs_of_other_settings_are_apart_in_the_table():
     assert m2_results.settings(other) == "H = 500, chainer's first weights"
     assert m2_results.settings(dict(flags, reshuffle=True)) == 'batches drawn anew each epoch'
     kingmas_m1 = {'model': {'n_in': 784, 'n_latent': 50, 'n_h': 500, 'activation': 'softplus'},
-                  'data': {'binarize': True}}
-    assert m2_results.settings(flags, kingmas_m1) == "Kingma's"
-    grey_m1 = {'model': dict(kingmas_m1['model'], n_h=600), 'data': {'binarize': False}}
-    assert m2_results.settings(flags, grey_m1) == 'M1 of H = 600, M1 on grey levels'
+                  'data': {'binarize': True}, 'training': {'epoch': 200}}
+    assert m2_results.settings(flags, kingmas_m1) == 'M1 of 200 epochs'  # always named
+    grey_m1 = dict(kingmas_m1, model=dict(kingmas_m1['model'], n_h=600), data={'binarize': False})
+    assert m2_results.settings(flags, grey_m1) == \
+        'M1 of H = 600, M1 on grey levels, M1 of 200 epochs'
+    assert m2_results.settings(flags, dict(grey_m1, training={'epoch': 365})) == \
+        'M1 of H = 600, M1 on grey levels, M1 of 365 epochs'  # another row than at 200
     assert m2_results.settings(other, dict(kingmas_m1, model=dict(
         kingmas_m1['model'], n_latent=20, activation='relu'))) == \
-        "H = 500, chainer's first weights, M1 of z = 20, M1 of relu"
+        "H = 500, chainer's first weights, M1 of z = 20, M1 of relu, M1 of 200 epochs"
     run = dict(model='M1+M2', n_labels=100, epochs=500, test_error=5.0, best_valid_test_error=5.0)
     rows = m2_results.table([dict(run, seed=0, settings="Kingma's"),
                              dict(run, seed=1, settings=m2_results.settings(other)),

@@ -147,11 +147,12 @@ def load_run(run_dir):
     model_path, _ = files.legacy_paths(run_dir, m['n_latent'])
     if not os.path.isfile(model_path):
         raise CheckpointError('%s is missing: the run did not finish' % model_path)
-    epochs, done = config['training']['epoch'], saved_epoch(run_dir)
+    epochs = config['training']['epoch']
     if not is_finished(run_dir, m['n_latent'], epochs):
+        done = saved_epoch(run_dir)
         raise CheckpointError(
-            '%s is of an earlier end: the run was extended to %d epochs and stopped after %d '
-            '(train_vae.py --resume-from %s goes on; --epoch %d ends it there)'
+            '%s is not of the run\'s last epoch: config.json plans %d epochs, checkpoint.npz '
+            'is at %d (train_vae.py --resume-from %s goes on; --epoch %d ends it there)'
             % (model_path, epochs, done, run_dir, done))
     load_npz(model_path, model)
     return config, model

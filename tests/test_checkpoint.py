@@ -139,8 +139,9 @@ def test_an_extension_stopped_early_is_not_taken_for_its_earlier_end(tmp_path, u
     refused = run_module('visualize', out, '--only', 'samples')
     assert refused.returncode == 1 and 'Traceback' not in refused.stderr
     assert refused.stderr.strip() == (
-        'visualize: error: %s is of an earlier end: the run was extended to 200 epochs and '
-        'stopped after %d (train_vae.py --resume-from %s goes on; --epoch %d ends it there)'
+        'visualize: error: %s is not of the run\'s last epoch: config.json plans 200 epochs, '
+        'checkpoint.npz is at %d (train_vae.py --resume-from %s goes on; --epoch %d ends it '
+        'there)'
         % (out / 'mlp_20.model', done, out, done))
     assert (out / 'mlp_20.model').read_bytes() == earlier
     ended = run_cli('--resume-from', out, '--epoch', done)

@@ -1,7 +1,7 @@
 """M2 and M1+M2 runs (chainer_vae/m2.py) beside Kingma et al. (2014), Table 1, made from
 their run folders' config.json and log.csv alone, so also from runs still going.
 
-    python -m chainer_vae.m2_results RUN_DIR [RUN_DIR ...] --out DIR
+    python -m chainer_vae.m2_results RUN_DIR [RUN_DIR ...] [--epoch E] --out DIR
 
 writes into DIR:
   summary.json  a list of the runs, each {"model": "M1+M2" or "M2", "n_labels": N,
@@ -15,6 +15,10 @@ writes into DIR:
   RUN/          for each run (and the M1 run of an M1+M2 one), under its folder's name: its
                 log.csv and its config.json without this machine's folders (data_dir null,
                 the M1 run by its folder's name), as results/ keeps runs
+
+``--epoch E`` makes summary.json, table.md and curves.png as at epoch E (a run with fewer
+epochs as far as it got; the kept copies stay whole), so seeds that have run on to
+different epochs are put side by side at one.
 
 A RUN_DIR may be such a kept copy (results/m2/m1m2_n100_s0): its M1 is the folder of that
 name beside it, so a table is made again from the runs kept in results/ and new ones.
@@ -74,15 +78,16 @@ def m1_dir_of(run_dir, config):
     return m1_dir and os.path.join(os.path.dirname(os.path.normpath(run_dir)), m1_dir)
 
 
-def read_run(run_dir):
+def read_run(run_dir, epoch=None):
     """One entry of summary.json from the run's config.json and log.csv (both checked),
-    and its validation and test errors by epoch."""
+    and its validation and test errors by epoch; up to ``epoch`` where one is given."""
     try:
         config = m2.read_config(os.path.join(run_dir, files.CONFIG))
         rows = runlog.parse(os.path.join(run_dir, files.LOG), ('epoch', 'valid_error',
                                                                 'test_error'))
     except errors.Failure as e:
         raise ResultsError('not an M2 run folder: %s' % e) from None
+    rows = [row for row in rows if epoch is None or row[0] <= epoch]
     if not rows:
         raise ResultsError('%s: no epoch logged yet' % run_dir)
     _, valid, test = (np.array(column) for column in zip(*rows))
@@ -198,10 +203,12 @@ def main(argv=None):
                    description=__doc__)
     p.add_argument('runs', nargs='+', metavar='RUN_DIR', type=cli.existing_dir,
                    help='python -m chainer_vae.m2 run folders (finished or not)')
+    p.add_argument('--epoch', type=cli.positive_int, metavar='E',
+                   help='the runs as at epoch E (those with fewer as far as they got)')
     p.add_argument('--out', required=True, help='folder for summary.json, table.md, curves.png')
     args = p.parse_args(argv)
     with cli.command('m2_results', writes_in=args.out):
-        runs = [read_run(run) for run in args.runs]
+        runs = [read_run(run, args.epoch) for run in args.runs]
         copies = portable_runs(args.runs)
         summary = json.dumps([r for r, _, _ in runs], indent=1).encode()
         text = table([r for r, _, _ in runs])

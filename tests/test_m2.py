@@ -556,6 +556,17 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
         assert json.loads((kept / 'config.json').read_text())['flags']['seed'] == json.loads(
             (run / 'config.json').read_text())['flags']['seed']
     assert capsys.readouterr().out.splitlines()[0] == table[0]
+    # --epoch: the seeds side by side at one epoch, the kept runs whole
+    m2_results.main([str(uninterrupted), str(other), '--epoch', '2', '--out',
+                     str(tmp_path / 'at2')])
+    summary = json.loads((tmp_path / 'at2' / 'summary.json').read_text())
+    assert [(r['epochs'], r['test_error']) for r in summary] == [(2, float(rows[1][-1]))] * 2
+    table = (tmp_path / 'at2' / 'table.md').read_text().splitlines()
+    assert table[2].startswith('| M2 | 100 | %s | 3, 4 | 2 | %.2f ± 0.00 | ' % (
+        how, float(rows[1][-1])))
+    assert (tmp_path / 'at2' / uninterrupted.name / 'log.csv').read_bytes() == (
+        uninterrupted / 'log.csv').read_bytes()
+    capsys.readouterr()
     with pytest.raises(SystemExit) as exit:
         m2_results.main([str(tmp_path), '--out', str(tmp_path / 'res')])
     assert_m2_error(one_line(capsys, 1, exit), 'not an M2 run folder', prog='m2_results')

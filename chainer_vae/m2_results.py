@@ -167,6 +167,14 @@ def table(runs):
     return '\n'.join(lines) + '\n'
 
 
+def line_colours(k):
+    """k colours, none twice: matplotlib's ten (C0-C9, tab20's darker half), then their ten
+    lighter twins (C0-C9 alone come round again at the eleventh run), past 20 a spectrum."""
+    if k > 20:
+        return [tuple(c) for c in plt.cm.nipy_spectral(np.linspace(0.0, 0.95, k))]
+    return [plt.cm.tab20(2 * i if i < 10 else 2 * (i - 10) + 1) for i in range(k)]
+
+
 def curves(runs, path):
     """Validation (dashed) and test error (solid) against epochs, a panel a model."""
     models = [m for m in m2.MODELS if any(r['model'] == m for r, _, _ in runs)]
@@ -174,13 +182,14 @@ def curves(runs, path):
                              squeeze=False)
     for ax, model in zip(axes[0], models):
         mine = [(r, v, t) for r, v, t in runs if r['model'] == model]
+        colours = line_colours(len(mine))
         for i, (r, valid, test) in enumerate(sorted(mine, key=lambda x: (x[0]['n_labels'],
                                                                           x[0]['seed']))):
             epochs = np.arange(1, len(test) + 1)
             label = 'N = %d, seed %d' % (r['n_labels'], r['seed']) + (
                 '' if r['settings'] == "Kingma's" else ' (%s)' % r['settings'])
-            ax.plot(epochs, test, color='C%d' % i, label=label + ': test')
-            ax.plot(epochs, valid, '--', color='C%d' % i, lw=0.8, label=label + ': validation')
+            ax.plot(epochs, test, color=colours[i], label=label + ': test')
+            ax.plot(epochs, valid, '--', color=colours[i], lw=0.8, label=label + ': validation')
         for n in sorted({r['n_labels'] for r, _, _ in mine} & set(m1.PAPER_N)):
             ax.axhline(m1.PAPER[model][m1.PAPER_N.index(n)], color='grey', ls=':', lw=0.8)
         ax.set_yscale('log')  # error % on plain numbers, not 4 x 10^1

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 
+import matplotlib.colors
 import numpy as np
 import pytest
 
@@ -570,6 +571,23 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
     with pytest.raises(SystemExit) as exit:
         m2_results.main([str(tmp_path), '--out', str(tmp_path / 'res')])
     assert_m2_error(one_line(capsys, 1, exit), 'not an M2 run folder', prog='m2_results')
+
+
+def test_each_run_has_its_own_colour_in_the_curves(tmp_path, monkeypatch):
+    drawn = []  # the figure, not the PNG: its lines' colours
+    monkeypatch.setattr(m2_results, 'save_figure', lambda fig, path, **kw: drawn.append(fig))
+    for k in (3, 12, 25):  # past matplotlib's ten, which came round again at the 11th
+        runs = [(dict(model='M1+M2', n_labels=100, seed=s, settings="Kingma's"),
+                 [5.0, 4.0], [5.5, 4.5]) for s in range(k)]
+        m2_results.curves(runs, str(tmp_path / 'curves.png'))
+        fig = drawn.pop()
+        lines = fig.axes[0].get_lines()
+        m2_results.plt.close(fig)
+        test = [matplotlib.colors.to_rgba(line.get_color()) for line in lines
+                if line.get_linestyle() == '-']
+        valid = [matplotlib.colors.to_rgba(line.get_color()) for line in lines
+                 if line.get_linestyle() == '--']
+        assert len(set(test)) == k and test == valid  # a run's two lines share its colour
 
 
 def test_runs_of_other_settings_are_apart_in_the_table():

@@ -168,8 +168,9 @@ def table(runs):
 
 
 def line_colours(k):
-    """k colours, none twice: matplotlib's ten (C0-C9, tab20's darker half), then their ten
-    lighter twins (C0-C9 alone come round again at the eleventh run), past 20 a spectrum."""
+    """k colours, none twice (C0-C9 alone come round again at the 11th run): C0-C9, which
+    are tab20's darker half, so ten runs or fewer look as before; then tab20's lighter half;
+    past 20 runs a spectrum."""
     if k > 20:
         return [tuple(c) for c in plt.cm.nipy_spectral(np.linspace(0.0, 0.95, k))]
     return [plt.cm.tab20(2 * i if i < 10 else 2 * (i - 10) + 1) for i in range(k)]

@@ -16,6 +16,7 @@ import sys
 import numpy as np
 
 import chainer
+from chainer.optimizer_hooks import GradientClipping, WeightDecay
 
 from chainer_vae import (checkpoint, cli, config, cpu_kernels, data, errors, files, gpu, mpi, net,
                          progress, train)
@@ -23,7 +24,8 @@ from chainer_vae import (checkpoint, cli, config, cpu_kernels, data, errors, fil
 PROG = 'train_vae.py'
 # what a resumed run takes from its config.json, refusing a different value given
 RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
-                'data_dir', 'binarize', 'image_size', 'n_train')
+                'data_dir', 'binarize', 'image_size', 'n_train', 'lr', 'weight_decay',
+                'grad_clip')
 
 
 def dataset_name(text):
@@ -96,6 +98,15 @@ def make_parser():
                    help="opt-in: train on the first N training images only; the semi-supervised "
                         "papers' split uses 50000, the last 10000 being their validation set "
                         "(python -m chainer_vae.m2)")
+    p.add_argument('--lr', type=cli.positive_float, default=0.001,
+                   help="Adam's step size alpha (default: chainer's %(default)s, the legacy "
+                        "run's; the M1 that reached Kingma's M1+M2: 3e-4)")
+    p.add_argument('--weight-decay', type=cli.non_negative_float, default=0.0, metavar='RATE',
+                   help='opt-in: L2 weight decay on every parameter, added to its gradient '
+                        '(an N(0, I) prior over n images: 1/n; the M1 of M1+M2: 2e-5)')
+    p.add_argument('--grad-clip', type=cli.positive_float, metavar='NORM',
+                   help='opt-in: scale the gradient down to this L2 norm over all parameters '
+                        'where it is larger (the M1 of M1+M2: 5)')
     p.add_argument('--communicator', choices=('naive', 'flat', 'non_cuda_aware', 'pure_nccl'),
                    help='under mpiexec: the ChainerMN communicator of a data-parallel run '
                         '(chainer_vae/mpi.py; naive on CPUs, pure_nccl a GPU a rank)')
@@ -247,8 +258,12 @@ def run(args, given, this):
         chainer.backends.cuda.get_device_from_id(args.gpu).use()
         model.to_gpu()
     # Setup an optimizer: chainer's Adam, bitwise, with fewer trips through memory
-    optimizer = cpu_kernels.Adam()
+    optimizer = cpu_kernels.Adam(alpha=args.lr)
     optimizer.setup(model)
+    if args.grad_clip:  # opt-in, before the decay as in PyTorch's clip_grad_norm_ + Adam
+        optimizer.add_hook(GradientClipping(args.grad_clip))
+    if args.weight_decay:
+        optimizer.add_hook(WeightDecay(args.weight_decay))
     if args.resume and not resuming:
         checkpoint.load_npz(args.resume, optimizer)
 

@@ -67,6 +67,24 @@ def positive_int(text):
     return value
 
 
+def non_negative_float(text):
+    """A finite float >= 0 (a rate, a norm)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float('inf'):
+        raise argparse.ArgumentTypeError('must be a finite number >= 0, got %s' % text)
+    return value
+
+
+def positive_float(text):
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError('must be a finite number > 0, got %s' % text)
+    return value
+
+
 def seed(text):
     """A NumPy seed: 0 to 2**32 - 1."""
     try:

@@ -2,7 +2,8 @@
 
     {"model":    {"n_in": 784, "n_latent": 20, "n_h": 500, "activation": "softplus"},
      "training": {"epoch": 100, "batchsize": 100, "seed": 0, "gpu": -1, "test": false,
-                  "debug": false, "initmodel": null, "resume": null, "communicator": null},
+                  "debug": false, "initmodel": null, "resume": null, "communicator": null,
+                  "lr": 0.001, "weight_decay": 0.0, "grad_clip": null},
      "data":     {"dataset": "mnist", "data_dir": null, "binarize": false, "image_size": null,
                   "n_train": null},
      "versions": {"python": "3.12.1", "numpy": "2.5.5", "chainer": "7.8.1", "cupy": null,
@@ -15,6 +16,7 @@ absolute, or null; ``--out`` is not kept, so a moved run folder still resumes an
 The flat form of earlier runs (train_vae.py's flags by name) still reads.
 """
 import json
+import math
 import os
 import platform
 
@@ -30,7 +32,8 @@ FLAGS = {  # train_vae.py's flag: (section, key) in config.json
     'activation': ('model', 'activation'),
     'epoch': ('training', 'epoch'), 'batchsize': ('training', 'batchsize'),
     'seed': ('training', 'seed'), 'gpu': ('training', 'gpu'), 'test': ('training', 'test'),
-    'debug': ('training', 'debug'), 'initmodel': ('training', 'initmodel'),
+    'debug': ('training', 'debug'), 'lr': ('training', 'lr'),
+    'weight_decay': ('training', 'weight_decay'), 'grad_clip': ('training', 'grad_clip'), 'initmodel': ('training', 'initmodel'),
     'resume': ('training', 'resume'), 'communicator': ('training', 'communicator'),
     'dataset': ('data', 'dataset'), 'data_dir': ('data', 'data_dir'),
     'binarize': ('data', 'binarize'), 'image_size': ('data', 'image_size'),
@@ -41,6 +44,10 @@ PATH_FLAGS = ('data_dir', 'initmodel', 'resume')
 
 def _positive(v):
     return type(v) is int and v > 0
+
+
+def _number(v):
+    return type(v) in (int, float) and math.isfinite(v)
 
 
 def _path(v):
@@ -61,7 +68,9 @@ REQUIRED = {
 DEFAULTS = {('training', 'gpu'): -1, ('training', 'debug'): False, ('data', 'binarize'): False,
             ('data', 'image_size'): None, ('data', 'n_train'): None,
             ('training', 'communicator'): None,
-            ('training', 'initmodel'): None, ('training', 'resume'): None}
+            ('training', 'initmodel'): None, ('training', 'resume'): None,
+            ('training', 'lr'): 0.001, ('training', 'weight_decay'): 0.0,
+            ('training', 'grad_clip'): None}
 OPTIONAL = {
     ('training', 'gpu'): lambda v: type(v) is int,
     ('training', 'debug'): lambda v: type(v) is bool,
@@ -71,6 +80,9 @@ OPTIONAL = {
     ('data', 'n_train'): lambda v: v is None or _positive(v),
     ('training', 'communicator'): lambda v: v is None or v in COMMUNICATORS,
     ('training', 'initmodel'): _path, ('training', 'resume'): _path,
+    ('training', 'lr'): lambda v: _number(v) and v > 0,
+    ('training', 'weight_decay'): lambda v: _number(v) and v >= 0,
+    ('training', 'grad_clip'): lambda v: v is None or (_number(v) and v > 0),
 }
 COMMUNICATORS = ('naive', 'flat', 'non_cuda_aware', 'pure_nccl')
 

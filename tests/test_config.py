@@ -16,6 +16,7 @@ import chainer_vae
 from chainer_vae import checkpoint, config, data, files, m2, net, visualize
 
 from helpers import REPO, run_cli
+from test_checkpoint import arrays, assert_same_arrays
 
 # the form train_vae.py wrote before config.json had sections (results/ had two of these)
 FLAT = {'gpu': -1, 'epoch': 1, 'dimz': 20, 'batchsize': 100, 'n_hidden': 500,
@@ -43,7 +44,8 @@ def test_a_run_config_says_what_rebuilds_the_model(run):
     assert written['model'] == {'n_in': 784, 'n_latent': 20, 'n_h': 500, 'activation': 'softplus'}
     assert written['training'] == {'epoch': 1, 'batchsize': 100, 'seed': 3, 'gpu': -1,
                                    'test': True, 'debug': False, 'initmodel': None,
-                                   'resume': None, 'communicator': None}
+                                   'resume': None, 'communicator': None, 'lr': 0.001,
+                                   'weight_decay': 0.0, 'grad_clip': None}
     assert written['data'] == {'dataset': 'mnist', 'data_dir': data.SAMPLE_DIR,  # absolute
                                'binarize': False, 'image_size': None, 'n_train': None}
     assert written['versions'] == {'python': platform.python_version(), 'numpy': np.__version__,
@@ -80,6 +82,41 @@ def test_a_flat_config_of_an_earlier_run_still_loads(run, tmp_path):
     assert result.returncode == 0, result.stderr
     assert read_json(earlier / 'config.json')['training']['epoch'] == 2
     assert 'out' not in read_json(earlier / 'config.json')
+
+
+M1_OPTION = ['--lr', '3e-4', '--weight-decay', '2e-5', '--grad-clip', '5']
+
+
+def test_the_m1_option_is_recorded_applied_and_kept_by_a_resume(tmp_path):
+    """--lr, --weight-decay, --grad-clip (the M1 that reached Kingma's M1+M2): in
+    config.json, in the arithmetic (another run than the legacy settings'), and kept by a
+    resume, which goes on bitwise as a run never stopped; a contradicting flag refused."""
+    common = ['--dataset', 'sample', '--n-train', '500', '--seed', '0', '-z', '4',
+              '--n-hidden', '16']
+    for name, flags, epochs in (('legacy', [], 2), ('whole', M1_OPTION, 2),
+                                ('stopped', M1_OPTION, 1)):
+        result = run_cli(*common + flags + ['-e', str(epochs), '-o', tmp_path / name])
+        assert result.returncode == 0, result.stderr
+    written = read_json(tmp_path / 'whole' / 'config.json')['training']
+    assert (written['lr'], written['weight_decay'], written['grad_clip']) == (3e-4, 2e-5, 5.0)
+    refused = run_cli('--resume-from', tmp_path / 'stopped', '--lr', '1e-3')
+    assert refused.returncode == 1 and 'a resumed run keeps its settings' in refused.stderr
+    result = run_cli('--resume-from', tmp_path / 'stopped', '--epoch', '2')
+    assert result.returncode == 0, result.stderr
+    rows = {name: (tmp_path / name / 'log.csv').read_text().splitlines()
+            for name in ('legacy', 'whole', 'stopped')}
+    losses = {name: [r.rsplit(',', 1)[0] for r in v] for name, v in rows.items()}
+    assert losses['stopped'] == losses['whole'] != losses['legacy']
+    assert_same_arrays(arrays(tmp_path / 'stopped' / 'mlp_4.model'),
+                       arrays(tmp_path / 'whole' / 'mlp_4.model'))
+
+
+@pytest.mark.parametrize('flag, value', [('--lr', '0'), ('--weight-decay', '-1'),
+                                         ('--grad-clip', 'nan'), ('--lr', 'inf')])
+def test_the_m1_option_refuses_values_that_are_no_rate(flag, value):
+    result = run_cli(flag, value, '--dataset', 'sample')
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert '%s: must be a finite number' % flag in result.stderr
 
 
 @pytest.mark.parametrize('n_train', [0, 50000.0, '50000', True])

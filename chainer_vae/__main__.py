@@ -18,14 +18,15 @@ import numpy as np
 import chainer
 from chainer.optimizer_hooks import GradientClipping, WeightDecay
 
-from chainer_vae import (checkpoint, cli, config, cpu_kernels, data, errors, files, gpu, mpi, net,
-                         progress, train)
+from chainer_vae import (checkpoint, cli, config, cpu_kernels, data, errors, files, mpi, net,
+                         progress, spine, train)
 
 PROG = 'train_vae.py'
-# what a resumed run takes from its config.json, refusing a different value given
+# what a resumed run takes from its config.json, refusing a different value given (-m and
+# -r are refused with --resume-from: the run keeps what it began from, not loaded again)
 RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
                 'data_dir', 'binarize', 'image_size', 'n_train', 'lr', 'weight_decay',
-                'grad_clip')
+                'grad_clip', 'initmodel', 'resume')
 
 
 def dataset_name(text):
@@ -151,53 +152,14 @@ def main(argv=None):
 
 
 def settings_of_run(args, given):
-    """The flags of a resumed run: its settings from config.json, with --epoch if given;
-    flags that contradict them refused (checkpoint.CheckpointError)."""
-    out = args.resume_from
+    """The flags of a resumed run (spine.settings_of_run): its settings from config.json,
+    with --epoch if given; -m/-r, which load legacy files into a new run, refused."""
     if args.initmodel or args.resume:
         raise checkpoint.CheckpointError('-m/-r load legacy files into a new run; '
-                                         '--resume-from %s continues a run' % out)
-    if 'out' in given and os.path.abspath(args.out) != os.path.abspath(out):
-        raise checkpoint.CheckpointError('--out %s: a resumed run stays in its folder %s'
-                                         % (args.out, out))
-    done = checkpoint.saved_epoch(out)
-    if done is None:
-        raise checkpoint.CheckpointError('--resume-from %s: %s' % (out, _why_no_checkpoint(out)))
-    try:
-        flags = config.flags_of(config.read(os.path.join(out, files.CONFIG)))
-    except config.ConfigError as e:
-        raise checkpoint.CheckpointError('cannot resume %s: %s' % (out, e)) from None
-    resumed = argparse.Namespace(**vars(args))
-    for name in RUN_SETTINGS:
-        value = config.normalized(name, getattr(args, name))
-        if name in given and value != flags[name]:
-            raise checkpoint.CheckpointError(
-                '--%s %s: the run in %s was made with %s; a resumed run keeps its settings'
-                % (name.replace('_', '-'), getattr(args, name), out, flags[name]))
-        setattr(resumed, name, flags[name])
-    resumed.epoch = args.epoch if 'epoch' in given else flags['epoch']
-    resumed.gpu = args.gpu if 'gpu' in given else flags['gpu']  # --gpu -1 goes on on the CPU
-    finished = checkpoint.is_finished(out, flags['dimz'], flags['epoch'])
-    if resumed.epoch < done or (resumed.epoch == done and finished):
-        raise checkpoint.CheckpointError(
-            '--epoch %d: the run in %s has finished %d epochs; --epoch N above %d extends it'
-            % (resumed.epoch, out, done, done))
-    resumed.out = out
-    resumed.initmodel, resumed.resume = flags['initmodel'], flags['resume']  # not loaded again
-    return resumed
-
-
-def _why_no_checkpoint(out):
-    if os.path.isfile(os.path.join(out, files.CHECKPOINT)):
-        return 'its checkpoint.npz is damaged'
-    try:
-        legacy = [n for n in os.listdir(out) if n.startswith('mlp_') and n.endswith('.model')]
-    except OSError:
-        legacy = []
-    if legacy:
-        return ('no checkpoint.npz there, only %s: -m and -r load the legacy files into a new '
-                'run' % legacy[0])
-    return 'no checkpoint.npz there (no epoch of that run finished)'
+                                         '--resume-from %s continues a run' % args.resume_from)
+    return spine.settings_of_run(
+        args, given, RUN_SETTINGS, config.read, config.flags_of,
+        final_of=lambda flags: files.legacy_names(flags['dimz']))[0]
 
 
 def check_memory(n_in, n_latent, n_h):
@@ -220,7 +182,6 @@ def run(args, given, this):
     resuming = bool(args.resume_from)
     if resuming:
         args = settings_of_run(args, given)
-    cpu_kernels.configure(debug=args.debug)
     comm = None
     if args.communicator:  # data-parallel over MPI ranks (chainer_vae/mpi.py)
         comm = mpi.communicator(args.communicator, args.gpu)
@@ -233,11 +194,7 @@ def run(args, given, this):
             args.gpu += comm.intra_rank  # a GPU a rank
         if comm.rank:
             args.out = mpi.scratch_out(args.out, resuming)
-    xp = gpu.array_module(args.gpu)  # numpy, or cupy once the GPU is known to work
-    if args.seed is not None:
-        np.random.seed(args.seed)
-        if xp is not np:
-            xp.random.seed(args.seed)
+    xp = spine.start(args.gpu, args.seed, debug=args.debug)
 
     # data: MNIST's 60,000 + 10,000 images as rows of 784 grey levels in [0, 1]
     x_train, x_test = data.prepare(args.dataset, args.data_dir, args.image_size,
@@ -269,11 +226,9 @@ def run(args, given, this):
 
     # the run folder: locked until this process ends; a resumed run goes on from its
     # checkpoint (weights, Adam, NumPy's generator, log.csv)
-    folder = checkpoint.RunFolder(args.out, args.dimz).open(force=args.force, resume=resuming)
-    if resuming:  # a checkpoint refused here: its line alone (the folder is unchanged)
-        folder.restore(model, optimizer)
-    this.kept = lambda: folder.resume_hint(invocation())
-    folder.write_config(config.make(vars(args), n_in, config.versions(args.gpu)))
+    folder = spine.open_folder(args, this, invocation(),
+                               config.make(vars(args), n_in, config.versions(args.gpu)),
+                               model, optimizer, final=files.legacy_names(args.dimz))
     if comm is not None:  # gradients averaged over the ranks before each step
         optimizer = mpi.data_parallel(optimizer, model, comm)
 

@@ -5,12 +5,15 @@ the end of the last finished epoch: model, Adam state, epoch, NumPy's random sta
 the epoch's log row -- and, once the run is done, the legacy pair ``mlp_<dimz>.model`` /
 ``mlp_<dimz>.state``. ``RunFolder`` owns all of it:
 
-    folder = RunFolder(out, n_latent).open(force=..., resume=...)  # locked till exit
+    folder = RunFolder(out, final).open(force=..., resume=...)  # locked till exit
     folder.restore(model, optimizer)     # a resumed run: weights, Adam, RNG, log.csv
     folder.write_config(config)
     folder.write_graph(dot)              # epoch 1, batch 0
     folder.end_epoch(model, optimizer, losses)   # checkpoint.npz, then log.csv
-    folder.finish(model, optimizer)      # mlp_<dimz>.model / .state
+    folder.finish(model, optimizer)      # the final pair: mlp_<dimz>.model / .state
+
+``resume_point`` says for both training commands from which epoch a folder goes on, or
+why it cannot (chainer_vae/spine.py reconciles the flags with the run's settings).
 
 - Every file goes through a temporary name, fsync and rename (chainer_vae/files.py), and
   is recorded in the folder's .written list: ``--force`` removes exactly those.
@@ -23,6 +26,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shlex
 import time
 import zipfile
 import zlib
@@ -147,25 +151,16 @@ def load_run(run_dir):
     model_path, _ = files.legacy_paths(run_dir, m['n_latent'])
     if not os.path.isfile(model_path):
         raise CheckpointError('%s is missing: the run did not finish' % model_path)
-    epochs = config['training']['epoch']
-    if not is_finished(run_dir, m['n_latent'], epochs):
-        done = saved_epoch(run_dir)
+    epochs, done = config['training']['epoch'], saved_epoch(run_dir)
+    if done is not None and done != epochs:  # None: the legacy files alone
+        # a run extended with --resume-from --epoch and stopped before its new end keeps
+        # the model of its earlier end beside a later checkpoint
         raise CheckpointError(
             '%s is not of the run\'s last epoch: config.json plans %d epochs, checkpoint.npz '
             'is at %d (train_vae.py --resume-from %s goes on; --epoch %d ends it there)'
-            % (model_path, epochs, done, run_dir, done))
+            % (model_path, epochs, done, shlex.quote(run_dir), done))
     load_npz(model_path, model)
     return config, model
-
-
-def is_finished(run_dir, n_latent, epochs):
-    """Whether the run in ``run_dir`` ended after its ``epochs`` (config.json's) with
-    mlp_<n_latent>.model. A run extended with --resume-from --epoch and stopped before its
-    new end keeps the model of its earlier end beside a later checkpoint: not finished."""
-    if not os.path.isfile(files.legacy_paths(run_dir, n_latent)[0]):
-        return False
-    done = saved_epoch(run_dir)
-    return done is None or done == epochs  # None: no checkpoint.npz to read (legacy files)
 
 
 def model_sha256(run_dir, config):
@@ -220,16 +215,39 @@ def saved_epoch(out):
     return epoch if epoch >= 1 else None
 
 
+def resume_point(out):
+    """The epoch the run in ``out`` goes on from: its checkpoint's. CheckpointError saying
+    why it cannot go on: its checkpoint damaged, only the legacy pair there, or no epoch
+    finished. (Its log.csv is checked against the checkpoint as the run is restored.)"""
+    done = saved_epoch(out)
+    if done is not None:
+        return done
+    if os.path.isfile(os.path.join(out, files.CHECKPOINT)):
+        raise CheckpointError('cannot resume %s: its %s is damaged' % (out, files.CHECKPOINT))
+    legacy = sorted(n for n in _names(out) if n.startswith('mlp_') and n.endswith('.model'))
+    why = ('only %s: -m and -r load the legacy files into a new run' % legacy[0] if legacy
+           else 'no epoch of that run finished')
+    raise CheckpointError('cannot resume %s: no %s there (%s)' % (out, files.CHECKPOINT, why))
+
+
+def _names(folder):
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
 # ---- the run folder ------------------------------------------------------------------
 
 class RunFolder:
     """``--out`` of one run, locked for this process from ``open`` until it ends;
-    ``columns``: its log.csv's, epoch first and wall_time last (another loop's, as
-    chainer_vae/m2.py's: end_epoch's losses are the columns between)."""
+    ``final``: the names of the files the run writes at its end (the VAE's legacy pair;
+    none for M2), ``columns``: its log.csv's, epoch first and wall_time last (another
+    loop's, as chainer_vae/m2_train.py's: end_epoch's losses are the columns between)."""
 
-    def __init__(self, path, n_latent, columns=runlog.COLUMNS):
+    def __init__(self, path, final=(), columns=runlog.COLUMNS):
         self.path = path
-        self.n_latent = n_latent
+        self.final = tuple(final)
         self.columns = columns
         self.rows = []  # log.csv's rows so far (epoch first)
         self._lock = files.Lock(path)
@@ -243,9 +261,6 @@ class RunFolder:
     def file(self, name):
         return os.path.join(self.path, name)
 
-    def legacy_names(self, n_latent=None):
-        return [os.path.basename(p) for p in files.legacy_paths('', n_latent or self.n_latent)]
-
     def open(self, force=False, resume=False):
         """Create and lock the folder; refuse an earlier run unless resuming it or
         ``force`` (which removes what was written there first, nothing else)."""
@@ -255,26 +270,18 @@ class RunFolder:
             return self
         earlier = self._earlier_run()
         if earlier and not force:
-            go_on = (' or --resume-from %s to continue it' % self.path
+            go_on = (' or --resume-from %s to continue it' % shlex.quote(self.path)
                      if files.CHECKPOINT in earlier else '')
             raise CheckpointError('--out %s holds an earlier run (%s); pass --force to '
                                   'replace it%s' % (self.path, ', '.join(earlier[:3]), go_on))
         if earlier:
-            files.remove_written(self.path, also=self._unrecorded_run_files())
+            # a run made before the .written list: its fixed names and final files
+            files.remove_written(self.path, also=RUN_NAMES + self.final)
         return self
 
     def _earlier_run(self):
-        names = set(files.written(self.path)) | set(RUN_NAMES) | set(self.legacy_names())
+        names = set(files.written(self.path)) | set(RUN_NAMES) | set(self.final)
         return sorted(n for n in names if os.path.exists(self.file(n)))
-
-    def _unrecorded_run_files(self):
-        """The files of a run made before the .written list: its fixed names and legacy
-        pair (by its config's dimz where readable)."""
-        names = list(RUN_NAMES) + self.legacy_names()
-        with contextlib.suppress(run_config.ConfigError):
-            earlier = run_config.read(self.file(files.CONFIG))
-            names += self.legacy_names(earlier['model']['n_latent'])
-        return names
 
     def restore(self, model, optimizer):
         """Load checkpoint.npz into model, optimizer and NumPy's generator and make
@@ -330,15 +337,17 @@ class RunFolder:
                          lambda f: f.write(runlog.text(rows, self.columns)))
 
     def finish(self, model, optimizer):
-        """The notebook's last lines: the model and the optimizer, as a pair."""
-        model_path, state_path = files.legacy_paths(self.path, self.n_latent)
+        """The notebook's last lines: the model and the optimizer, as the final pair."""
+        model_name, state_name = self.final
         with interrupt.deferred():  # the pair is written whole, not one file of it
-            save_npz(model_path, model, self.path)
-            save_npz(state_path, optimizer, self.path)
+            save_npz(self.file(model_name), model, self.path)
+            save_npz(self.file(state_name), optimizer, self.path)
 
     def resume_hint(self, command):
-        """What is kept and how to go on: one sentence for a line that ends a run."""
-        if not self.epoch:
+        """What is kept and how to go on: one sentence for a line that ends a run (its
+        checkpoint read back from the folder where this process has not yet restored it)."""
+        epoch = self.epoch or saved_epoch(self.path)
+        if not epoch:
             return 'No epoch finished: nothing to resume'
         return ('%s keeps the checkpoint of epoch %d: %s --resume-from %s goes on'
-                % (self.path, self.epoch, command, self.path))
+                % (self.path, epoch, command, shlex.quote(self.path)))

@@ -34,7 +34,6 @@ LEGACY = {('model', 'n_in'): 784, ('model', 'n_latent'): 20, ('model', 'n_h'): 5
           ('model', 'activation'): 'softplus', ('training', 'batchsize'): 100,
           ('training', 'test'): False, ('training', 'initmodel'): None,
           ('data', 'dataset'): 'mnist', ('data', 'binarize'): False}
-KEYS = ('train_loss', 'train_rec_loss', 'test_loss', 'test_rec_loss')
 STATS = ('mean', 'min', 'max', 'sd')  # band.csv's, per loss and epoch, over the seeds
 # The verdict asks whether a run lies where one more seed of the band would. A seed is
 # often outside the min-max band of five others (each of 6 runs is the lowest or the
@@ -65,7 +64,7 @@ def differences(config):
 def read_band(path=BAND):
     """({key: (mean, min, max, sd) arrays over epochs 1, 2, ...}, the number of seeds) of
     a seed band's band.csv."""
-    columns = ('seeds',) + tuple('%s_%s' % (k, s) for k in KEYS for s in STATS)
+    columns = ('seeds',) + tuple('%s_%s' % (k, s) for k in runlog.LOSSES for s in STATS)
     try:
         rows = runlog.parse(path, ('epoch',) + columns)
     except runlog.LogError as e:
@@ -78,7 +77,7 @@ def read_band(path=BAND):
                         'every row' % (path, ', '.join('%g' % s for s in sorted(seeds))))
     table = np.array([row[2:] for row in rows])
     band = {k: tuple(table[:, len(STATS) * i + j] for j in range(len(STATS)))
-            for i, k in enumerate(KEYS)}
+            for i, k in enumerate(runlog.LOSSES)}
     return band, int(rows[0][1])
 
 

@@ -33,8 +33,9 @@ FLAGS = {  # train_vae.py's flag: (section, key) in config.json
     'epoch': ('training', 'epoch'), 'batchsize': ('training', 'batchsize'),
     'seed': ('training', 'seed'), 'gpu': ('training', 'gpu'), 'test': ('training', 'test'),
     'debug': ('training', 'debug'), 'lr': ('training', 'lr'),
-    'weight_decay': ('training', 'weight_decay'), 'grad_clip': ('training', 'grad_clip'), 'initmodel': ('training', 'initmodel'),
-    'resume': ('training', 'resume'), 'communicator': ('training', 'communicator'),
+    'weight_decay': ('training', 'weight_decay'), 'grad_clip': ('training', 'grad_clip'),
+    'initmodel': ('training', 'initmodel'), 'resume': ('training', 'resume'),
+    'communicator': ('training', 'communicator'),
     'dataset': ('data', 'dataset'), 'data_dir': ('data', 'data_dir'),
     'binarize': ('data', 'binarize'), 'image_size': ('data', 'image_size'),
     'n_train': ('data', 'n_train'),
@@ -54,37 +55,60 @@ def _path(v):
     return v is None or isinstance(v, str)
 
 
-# what each entry of a config must be: those of REQUIRED must be there, the others
-# default to DEFAULTS' values (configs written before they existed)
-REQUIRED = {
-    ('model', 'n_in'): _positive, ('model', 'n_latent'): _positive, ('model', 'n_h'): _positive,
-    ('model', 'activation'): lambda v: isinstance(v, str) and v in net.ACTIVATIONS,
-    ('training', 'epoch'): _positive, ('training', 'batchsize'): _positive,
-    ('training', 'seed'): lambda v: v is None or (type(v) is int and 0 <= v < 2 ** 32),
-    ('training', 'test'): lambda v: type(v) is bool,
-    ('data', 'dataset'): lambda v: isinstance(v, str) and (v in data.DATASETS or os.path.isabs(v)),
-    ('data', 'data_dir'): lambda v: v is None or isinstance(v, str),
-}
-DEFAULTS = {('training', 'gpu'): -1, ('training', 'debug'): False, ('data', 'binarize'): False,
-            ('data', 'image_size'): None, ('data', 'n_train'): None,
-            ('training', 'communicator'): None,
-            ('training', 'initmodel'): None, ('training', 'resume'): None,
-            ('training', 'lr'): 0.001, ('training', 'weight_decay'): 0.0,
-            ('training', 'grad_clip'): None}
-OPTIONAL = {
-    ('training', 'gpu'): lambda v: type(v) is int,
-    ('training', 'debug'): lambda v: type(v) is bool,
-    ('data', 'binarize'): lambda v: type(v) is bool,
-    ('data', 'image_size'): lambda v: v is None or (isinstance(v, list) and len(v) == 2
-                                                     and all(map(_positive, v))),
-    ('data', 'n_train'): lambda v: v is None or _positive(v),
-    ('training', 'communicator'): lambda v: v is None or v in COMMUNICATORS,
-    ('training', 'initmodel'): _path, ('training', 'resume'): _path,
-    ('training', 'lr'): lambda v: _number(v) and v > 0,
-    ('training', 'weight_decay'): lambda v: _number(v) and v >= 0,
-    ('training', 'grad_clip'): lambda v: v is None or (_number(v) and v > 0),
-}
+REQUIRED = object()  # a schema's default for an entry every config has
+
+
+def _is(*types):
+    return lambda v: type(v) in types
+
+
+def _positive_or_null(v):
+    return v is None or _positive(v)
+
+
+def _seed(v):
+    return type(v) is int and 0 <= v < 2 ** 32
+
+
 COMMUNICATORS = ('naive', 'flat', 'non_cuda_aware', 'pure_nccl')
+INITS = ('kingma', 'chainer')  # M2's --init: Kingma's N(0, 0.001^2), or chainer's default
+
+# Each command's config.json as data: {(section, key): (what its value must be, its
+# default)}; a default fills in what configs written before the entry existed lack.
+SCHEMA = {  # train_vae.py's
+    ('model', 'n_in'): (_positive, REQUIRED), ('model', 'n_latent'): (_positive, REQUIRED),
+    ('model', 'n_h'): (_positive, REQUIRED),
+    ('model', 'activation'): (lambda v: isinstance(v, str) and v in net.ACTIVATIONS, REQUIRED),
+    ('training', 'epoch'): (_positive, REQUIRED), ('training', 'batchsize'): (_positive, REQUIRED),
+    ('training', 'seed'): (lambda v: v is None or _seed(v), REQUIRED),
+    ('training', 'test'): (_is(bool), REQUIRED),
+    ('data', 'dataset'): (lambda v: isinstance(v, str) and (v in data.DATASETS
+                                                            or os.path.isabs(v)), REQUIRED),
+    ('data', 'data_dir'): (_path, REQUIRED),
+    ('training', 'gpu'): (_is(int), -1), ('training', 'debug'): (_is(bool), False),
+    ('data', 'binarize'): (_is(bool), False),
+    ('data', 'image_size'): (lambda v: v is None or (isinstance(v, list) and len(v) == 2
+                                                     and all(map(_positive, v))), None),
+    ('data', 'n_train'): (_positive_or_null, None),
+    ('training', 'communicator'): (lambda v: v is None or v in COMMUNICATORS, None),
+    ('training', 'initmodel'): (_path, None), ('training', 'resume'): (_path, None),
+    ('training', 'lr'): (lambda v: _number(v) and v > 0, 0.001),
+    ('training', 'weight_decay'): (lambda v: _number(v) and v >= 0, 0.0),
+    ('training', 'grad_clip'): (lambda v: v is None or (_number(v) and v > 0), None),
+}
+M2_MODELS = ('M2', 'M1+M2')  # an M2 run's config.json's "model"
+M2_SCHEMA = {  # python -m chainer_vae.m2's: its flags, as the command names them
+    ('flags', 'labels'): (_positive, REQUIRED), ('flags', 'm1'): (_path, REQUIRED),
+    ('flags', 'n_train'): (_positive, REQUIRED),
+    ('flags', 'dataset'): (lambda v: v in data.DATASETS, REQUIRED),
+    ('flags', 'data_dir'): (_path, REQUIRED), ('flags', 'grey'): (_is(bool), REQUIRED),
+    ('flags', 'n_hidden'): (_positive, REQUIRED), ('flags', 'dimz'): (_positive, REQUIRED),
+    ('flags', 'steps'): (_positive_or_null, REQUIRED), ('flags', 'seed'): (_seed, REQUIRED),
+    ('flags', 'epoch'): (_positive, REQUIRED),
+    ('flags', 'init'): (lambda v: v in INITS, INITS[0]),
+    ('flags', 'reshuffle'): (_is(bool), False),
+    ('flags', 'gpu'): (_is(int), -1),  # a run from before --gpu: the CPU
+}
 
 
 class ConfigError(errors.Failure):
@@ -136,33 +160,54 @@ def _from_flat(flat):
     return config
 
 
-def read(path):
-    """The config.json at ``path``, checked, with defaults filled in and an earlier
-    run's flat form read as the sections; ConfigError for anything unusable."""
+def _checked(path, config, schema, name_of=None):
+    """``config`` with the defaults of ``schema`` filled in, each entry checked;
+    ConfigError naming the first that is missing or invalid (``name_of``: an entry's
+    name for the user, else section.key)."""
+    for (section, key), (fits, default) in schema.items():
+        name = (name_of or {}).get((section, key), '%s.%s' % (section, key))
+        part = config.get(section)
+        if not isinstance(part, dict) or (key not in part and default is REQUIRED):
+            raise ConfigError('%s: %s is missing' % (path, name))
+        if not fits(part.setdefault(key, default)):
+            raise ConfigError('%s: %s is invalid: %r' % (path, name, part[key]))
+    return config
+
+
+def _load(path, what):
     try:
         with open(path) as f:
             config = json.load(f)
     except (OSError, ValueError, RecursionError) as e:
-        raise ConfigError('%s: not a readable run config (%s)'
-                          % (path, getattr(e, 'strerror', None) or e)) from None
+        raise ConfigError('%s: not a readable %s (%s)'
+                          % (path, what, getattr(e, 'strerror', None) or e)) from None
     if not isinstance(config, dict):
-        raise ConfigError('%s: not a run config' % path)
+        raise ConfigError('%s: not a %s' % (path, what))
+    return config
+
+
+def read(path):
+    """train_vae.py's config.json at ``path``, checked, with defaults filled in and an
+    earlier run's flat form read as the sections; ConfigError for anything unusable."""
+    config = _load(path, 'run config')
     flat = 'model' not in config
     if flat:
         config = _from_flat(config)
-    flag_of = {place: flag for flag, place in FLAGS.items()}
-    for (section, key), fits in REQUIRED.items():
-        name = flag_of.get((section, key), key) if flat else '%s.%s' % (section, key)
-        part = config.get(section)
-        if not isinstance(part, dict) or key not in part:
-            raise ConfigError('%s: %s is missing' % (path, name))
-        if not fits(part[key]):
-            raise ConfigError('%s: %s is invalid: %r' % (path, name, part[key]))
-    for (section, key), value in DEFAULTS.items():
-        config[section].setdefault(key, value)
-        if not OPTIONAL[section, key](config[section][key]):
-            name = flag_of.get((section, key), key) if flat else '%s.%s' % (section, key)
-            raise ConfigError('%s: %s is invalid: %r' % (path, name, config[section][key]))
+    _checked(path, config, SCHEMA, {place: flag for flag, place in FLAGS.items()} if flat else None)
     if not isinstance(config.setdefault('versions', {}), dict):
         raise ConfigError('%s: versions is invalid: %r' % (path, config['versions']))
+    return config
+
+
+def read_m2(path):
+    """An M2 or M1+M2 run's config.json (python -m chainer_vae.m2) at ``path``, checked:
+    {"model", "flags", "derived", "versions"}; ConfigError (one line) for anything else."""
+    config = _load(path, 'M2 run config')
+    if config.get('model') not in M2_MODELS:
+        raise ConfigError('%s: model is invalid: %r' % (path, config.get('model')))
+    _checked(path, config, M2_SCHEMA)
+    config.setdefault('derived', {})
+    for part in ('derived', 'versions'):
+        if not isinstance(config.setdefault(part, {}), dict):
+            raise ConfigError('%s: %s is invalid: %r' % (path, part, config[part]))
     return config

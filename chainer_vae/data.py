@@ -197,6 +197,14 @@ def load_set(dataset='mnist', data_dir=None, image_size=None):
                    a['test_labels'].astype(np.int32), (28, 28), CLASSES[dataset])
 
 
+def balanced_draw(labels, n, rng):
+    """Indices of n labelled images, n / 10 of each class, drawn without replacement (the
+    labelled images of the semi-supervised M1 and M2)."""
+    classes = np.unique(labels)
+    return np.concatenate([rng.choice(np.flatnonzero(labels == c), n // len(classes),
+                                      replace=False) for c in classes])
+
+
 def load(dataset='mnist', data_dir=None):
     """(x_train, x_test, y_train, y_test): pixels float32 in [0, 1], labels int32."""
     return load_set(dataset, data_dir)[:4]

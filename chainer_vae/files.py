@@ -36,10 +36,14 @@ class FolderError(errors.Failure):
     """A folder that cannot be written or locked; the message is one line."""
 
 
+def legacy_names(n_latent):
+    """The notebook's names of the model and the optimizer: mlp_<n_latent>.model / .state."""
+    return 'mlp_%d.model' % n_latent, 'mlp_%d.state' % n_latent
+
+
 def legacy_paths(out, n_latent):
-    """Where the notebook saved the model and the optimizer: mlp_<n_latent>.model / .state."""
-    stem = os.path.join(out, 'mlp_%d' % n_latent)
-    return stem + '.model', stem + '.state'
+    """Where the notebook saved the model and the optimizer."""
+    return tuple(os.path.join(out, name) for name in legacy_names(n_latent))
 
 
 def write_atomic(path, write):

@@ -23,24 +23,13 @@ import sys
 
 import numpy as np
 
-from chainer_vae import checkpoint, cli, data, errors, evaluate, files
+from chainer_vae import checkpoint, cli, data, errors, evaluate, files, paper
 
-# Kingma et al. 2014, Table 1: MNIST test error % with N labels
-PAPER = {'NN': (25.81, 11.44, 10.7, 6.04), 'M1+TSVM': (11.82, 5.72, 4.24, 3.49),
-         'M2': (11.97, 4.94, 3.60, 3.92), 'M1+M2': (3.33, 2.59, 2.40, 2.18)}
-PAPER_N = (100, 600, 1000, 3000)
 OUTPUTS = ('m1.json', 'm1.md')
 
 
 class M1Error(errors.Failure):
     """Labels that cannot be drawn from a run's data; the message is one line."""
-
-
-def balanced_draw(labels, n, rng):
-    """Indices of n labelled images, n / 10 of each class, drawn without replacement."""
-    classes = np.unique(labels)
-    return np.concatenate([rng.choice(np.flatnonzero(labels == c), n // len(classes),
-                                      replace=False) for c in classes])
 
 
 def test_error(features_train, y_train, features_test, y_test):
@@ -49,7 +38,7 @@ def test_error(features_train, y_train, features_test, y_test):
     return 100.0 * float((classifier.predict(features_test) != y_test).mean())
 
 
-def m1(model, x_train, y_train, x_test, y_test, labels=PAPER_N, draws=10, seed=0):
+def m1(model, x_train, y_train, x_test, y_test, labels=paper.TABLE1_N, draws=10, seed=0):
     """{N: {'latent': [error %, one a draw], 'pixels': [...]}}."""
     codes_train, codes_test = (evaluate.encode_all(model, x)[0] for x in (x_train, x_test))
     results = {}
@@ -57,7 +46,7 @@ def m1(model, x_train, y_train, x_test, y_test, labels=PAPER_N, draws=10, seed=0
         rng = np.random.RandomState(seed)
         errors = {'latent': [], 'pixels': []}
         for _ in range(draws):
-            picked = balanced_draw(y_train, n, rng)
+            picked = data.balanced_draw(y_train, n, rng)
             errors['latent'].append(test_error(codes_train[picked], y_train[picked],
                                                codes_test, y_test))
             errors['pixels'].append(test_error(x_train[picked], y_train[picked],
@@ -67,13 +56,14 @@ def m1(model, x_train, y_train, x_test, y_test, labels=PAPER_N, draws=10, seed=0
 
 
 def markdown(results, draws):
-    head = ['N labels', 'this run: SVM on z_mu', 'SVM on pixels'] + list(PAPER)
+    head = ['N labels', 'this run: SVM on z_mu', 'SVM on pixels'] + list(paper.TABLE1)
     lines = ['| ' + ' | '.join(head) + ' |', '|---' * len(head) + '|']
     for n, found in results.items():
         ours = ['%.2f ± %.2f' % (np.mean(found[f]), np.std(found[f]))
                 for f in ('latent', 'pixels')]
-        paper = ['%.2f' % PAPER[m][PAPER_N.index(n)] if n in PAPER_N else '' for m in PAPER]
-        lines.append('| %d | ' % n + ' | '.join(ours + paper) + ' |')
+        table1 = ['%.2f' % paper.TABLE1[m][paper.TABLE1_N.index(n)] if n in paper.TABLE1_N
+                  else '' for m in paper.TABLE1]
+        lines.append('| %d | ' % n + ' | '.join(ours + table1) + ' |')
     lines.append('')
     lines.append('Test error %% on the 10,000 MNIST test images: mean ± std over %d balanced '
                  'draws of the labelled images; the last four columns are Kingma et al. '
@@ -100,7 +90,7 @@ def main(argv=None):
     p = cli.Parser(prog='python -m chainer_vae.m1', name='m1', description=__doc__)
     p.add_argument('run_dir', type=cli.existing_dir, help='a finished train_vae.py --out directory')
     p.add_argument('--out', help='the folder m1.json and m1.md go into (default: RUN_DIR)')
-    p.add_argument('--labels', type=cli.positive_int, nargs='+', default=list(PAPER_N),
+    p.add_argument('--labels', type=cli.positive_int, nargs='+', default=list(paper.TABLE1_N),
                    help='numbers of labelled images (multiples of 10)')
     p.add_argument('--draws', type=cli.positive_int, default=10,
                    help='random draws for each number')

@@ -21,15 +21,9 @@ import collections
 
 import numpy as np
 
-from chainer_vae import checkpoint, data, evaluate, m1
+from chainer_vae import checkpoint, data, evaluate
 
 KEEP_STD = 0.1  # the kept dimensions of M1's codes: std of their mean over the images above this
-
-
-def steps_of(n_labels):
-    """Kingma's steps an epoch: 100 at N = 100, 200 from N = 600 (run_2layer_ssl.py);
-    100 below 600, and never more than N, so that each step has a labelled image."""
-    return min(n_labels, 100 if n_labels < 600 else 200)
 
 
 SemiSupervised = collections.namedtuple(
@@ -66,13 +60,13 @@ def load(dataset, data_dir, n_train, m1_run=None, grey=False):
 
 def split(y_train, n_labels, seed):
     """(labelled, unlabelled): the indices of the training images, N / 10 of each digit
-    labelled (chainer_vae.m1's balanced draw), each set in its own seeded random order."""
+    labelled (data.balanced_draw), each set in its own seeded random order."""
     fewest = np.bincount(y_train, minlength=10).min()
     if n_labels // 10 > fewest:
         raise data.DataError('%d labels need %d images of each digit; the training set has %d '
                              'of one' % (n_labels, n_labels // 10, fewest))
     rng = np.random.RandomState(seed)
-    labelled = rng.permutation(m1.balanced_draw(y_train, n_labels, rng))
+    labelled = rng.permutation(data.balanced_draw(y_train, n_labels, rng))
     rest = np.setdiff1d(np.arange(len(y_train)), labelled)
     return labelled, rng.permutation(rest)
 

@@ -28,8 +28,7 @@ import os
 
 import numpy as np
 
-from chainer_vae import (checkpoint, cli, config as run_config, errors, files, m1, m2, m2_data,
-                         runlog)
+from chainer_vae import checkpoint, cli, config as run_config, errors, files, paper, runlog
 from chainer_vae.plotting import plt, save_figure, ticker
 
 OUTPUTS = ('summary.json', 'table.md', 'curves.png')
@@ -39,12 +38,10 @@ class ResultsError(errors.Failure):
     """A run folder that cannot be read; the message is one line."""
 
 
-KINGMA = ('dataset', 'n_train', 'n_hidden', 'steps', 'dimz', 'init', 'reshuffle',
-          'grey')  # as m2's defaults
+SETTINGS = ('dataset', 'n_train', 'n_hidden', 'steps', 'dimz', 'init', 'reshuffle', 'grey')
 WORDS = dict(dataset='{}', n_train='the first {} training images', n_hidden='H = {}',
              steps='{} steps an epoch', dimz='z of {} dimensions', init="{}'s first weights",
              reshuffle='batches drawn anew each epoch', grey='grey levels')
-KINGMA_M1 = dict(n_h=500, n_latent=50, activation='softplus')  # learn_yz_x_ss.py:41-46, binarised
 M1_WORDS = dict(n_h='M1 of H = {}', n_latent='M1 of z = {}', activation='M1 of {}')
 
 
@@ -54,16 +51,14 @@ def settings(flags, m1_config=None):
     softplus, the pixels binarised), in words; "Kingma's" where they do not. An M1's
     epochs are always named: his learnt for thousands (the "longrun" model, its pictures
     at epoch 10,000), and runs on one M1 at two of its epochs are not seeds of one row."""
-    parser = m2.make_parser()
-    kingma = dict({name: parser.get_default(name) for name in KINGMA},
-                  n_hidden=m2.hidden_of(flags['labels'], flags['m1']),
-                  steps=m2_data.steps_of(flags['labels']))
+    kingma = dict(paper.KINGMA, n_hidden=paper.hidden_of(flags['labels'], flags['m1']),
+                  steps=paper.steps_of(flags['labels']))
     flags = dict(flags, steps=flags['steps'] or kingma['steps'])  # none given: Kingma's
-    departures = [WORDS[name].format(flags[name]) for name in KINGMA
+    departures = [WORDS[name].format(flags[name]) for name in SETTINGS
                   if flags[name] != kingma[name]]
     if m1_config:
-        departures += [M1_WORDS[name].format(m1_config['model'][name]) for name in KINGMA_M1
-                       if m1_config['model'][name] != KINGMA_M1[name]]
+        departures += [M1_WORDS[name].format(m1_config['model'][name]) for name in paper.KINGMA_M1
+                       if m1_config['model'][name] != paper.KINGMA_M1[name]]
         if not m1_config['data']['binarize']:
             departures.append('M1 on grey levels')
         departures.append('M1 of %d epochs' % m1_config['training']['epoch'])
@@ -82,7 +77,7 @@ def read_run(run_dir, epoch=None):
     """One entry of summary.json from the run's config.json and log.csv (both checked),
     and its validation and test errors by epoch; up to ``epoch`` where one is given."""
     try:
-        config = m2.read_config(os.path.join(run_dir, files.CONFIG))
+        config = run_config.read_m2(os.path.join(run_dir, files.CONFIG))
         rows = runlog.parse(os.path.join(run_dir, files.LOG), ('epoch', 'valid_error',
                                                                 'test_error'))
     except errors.Failure as e:
@@ -114,7 +109,7 @@ def portable_runs(run_dirs):
         return name
 
     for run_dir in run_dirs:
-        config = m2.read_config(os.path.join(run_dir, files.CONFIG))
+        config = run_config.read_m2(os.path.join(run_dir, files.CONFIG))
         config['flags']['data_dir'] = None
         m1_dir = m1_dir_of(run_dir, config)
         if m1_dir:
@@ -148,18 +143,18 @@ def table(runs):
     lines = ['| model | N labels | settings | seeds | epochs | test error % at the last epoch | '
              'at the best validation epoch | Kingma et al. 2014, Table 1 |', '|---' * 8 + '|']
     key = lambda r: (r['model'], r['n_labels'], r['settings'])  # noqa: E731
-    groups = sorted({key(r) for r in runs}, key=lambda g: (m2.MODELS.index(g[0]), g[1],
+    groups = sorted({key(r) for r in runs}, key=lambda g: (run_config.M2_MODELS.index(g[0]), g[1],
                                                             g[2] != "Kingma's", g[2]))
     for model, n, how in groups:
         group = [r for r in runs if key(r) == (model, n, how)]
         epochs = sorted({r['epochs'] for r in group})
-        paper = m1.PAPER[model][m1.PAPER_N.index(n)] if n in m1.PAPER_N else None
+        table1 = paper.TABLE1[model][paper.TABLE1_N.index(n)] if n in paper.TABLE1_N else None
         lines.append('| %s | %d | %s | %s | %s | %s | %s | %s |' % (
             model, n, how, ', '.join(str(r['seed']) for r in group),
             '%d' % epochs[0] if len(epochs) == 1 else '%d-%d' % (epochs[0], epochs[-1]),
             spread([r['test_error'] for r in group]),
             spread([r['best_valid_test_error'] for r in group]),
-            '' if paper is None else '%.2f' % paper))
+            '' if table1 is None else '%.2f' % table1))
     lines += ['', 'Test error % on the 10,000 MNIST test images, as mean ± std over the seeds '
               'where there are several; the best validation epoch is the one of the lowest '
               'error on the 10,000 validation images (the last of the 60,000 training images). '
@@ -178,7 +173,7 @@ def line_colours(k):
 
 def curves(runs, path):
     """Validation (dashed) and test error (solid) against epochs, a panel a model."""
-    models = [m for m in m2.MODELS if any(r['model'] == m for r, _, _ in runs)]
+    models = [m for m in run_config.M2_MODELS if any(r['model'] == m for r, _, _ in runs)]
     fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 4.8), dpi=100,
                              squeeze=False)
     for ax, model in zip(axes[0], models):
@@ -191,8 +186,8 @@ def curves(runs, path):
                 '' if r['settings'] == "Kingma's" else ' (%s)' % r['settings'])
             ax.plot(epochs, test, color=colours[i], label=label + ': test')
             ax.plot(epochs, valid, '--', color=colours[i], lw=0.8, label=label + ': validation')
-        for n in sorted({r['n_labels'] for r, _, _ in mine} & set(m1.PAPER_N)):
-            ax.axhline(m1.PAPER[model][m1.PAPER_N.index(n)], color='grey', ls=':', lw=0.8)
+        for n in sorted({r['n_labels'] for r, _, _ in mine} & set(paper.TABLE1_N)):
+            ax.axhline(paper.TABLE1[model][paper.TABLE1_N.index(n)], color='grey', ls=':', lw=0.8)
         ax.set_yscale('log')  # error % on plain numbers, not 4 x 10^1
         low, high = ax.get_ylim()
         ax.set_yticks([t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100) if low <= t <= high])

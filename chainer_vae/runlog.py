@@ -6,7 +6,7 @@
 Written by the run folder (chainer_vae/checkpoint.py) whole each epoch, through a
 temporary name (files.write_atomic), after the epoch's checkpoint; read back by a resumed
 run, visualize, seed_band and compare. Other loops log other columns the same way (epoch
-first, wall_time last: chainer_vae/m2.py). Rows as Python's csv module writes them (floats
+first, wall_time last: chainer_vae/m2_train.py). Rows as Python's csv module writes them (floats
 in repr, lines ending in \\r\\n), so the committed logs read the same.
 """
 import csv
@@ -54,6 +54,8 @@ def parse(path, columns=COLUMNS):
     index = [header.index(c) for c in columns]
     rows = []
     for number, line in enumerate(lines[1:], start=2):
+        if not line:  # a blank line: a CRLF log's line ends made CRLF again (an editor, git)
+            continue
         try:
             values = [line[i] for i in index]
             row = (int(values[0]),) + tuple(float(v) for v in values[1:])

@@ -29,7 +29,6 @@ from chainer_vae import cli, compare, config as run_config, errors, files, inter
 from chainer_vae.plotting import plt, save_figure
 
 OUTPUTS = ('band.csv', 'band.md', 'band.png')
-KEYS = compare.KEYS
 
 
 class SeedRunError(errors.Failure):
@@ -97,7 +96,7 @@ def band(runs, epochs):
     STATS; sd the sample standard deviation)."""
     logs = [runlog.read(os.path.join(run, files.LOG)) for run in runs]
     spread = {}
-    for key in KEYS:
+    for key in runlog.LOSSES:
         values = np.stack([log[key][:epochs] for log in logs])
         spread[key] = (values.mean(axis=0), values.min(axis=0), values.max(axis=0),
                        values.std(axis=0, ddof=1))
@@ -118,10 +117,10 @@ def each_against_the_others(runs, epochs):
 def csv_text(spread, seeds):
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(['epoch', 'seeds'] + ['%s_%s' % (k, s) for k in KEYS
+    writer.writerow(['epoch', 'seeds'] + ['%s_%s' % (k, s) for k in runlog.LOSSES
                                           for s in compare.STATS])
-    for e in range(len(spread[KEYS[0]][0])):
-        writer.writerow([e + 1, seeds] + ['%.4f' % spread[k][i][e] for k in KEYS
+    for e in range(len(spread[runlog.LOSSES[0]][0])):
+        writer.writerow([e + 1, seeds] + ['%.4f' % spread[k][i][e] for k in runlog.LOSSES
                                           for i in range(len(compare.STATS))])
     return out.getvalue()
 

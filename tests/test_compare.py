@@ -19,10 +19,10 @@ def write_band(path, centre, width, seeds=5):
     the standard deviation half the width."""
     with open(str(path), 'w', newline='') as f:
         out = csv.writer(f)
-        out.writerow(['epoch', 'seeds'] + ['%s_%s' % (k, s) for k in compare.KEYS
+        out.writerow(['epoch', 'seeds'] + ['%s_%s' % (k, s) for k in runlog.LOSSES
                                            for s in compare.STATS])
         for e in range(len(centre['test_loss'])):
-            out.writerow([e + 1, seeds] + [v for k in compare.KEYS for v in (
+            out.writerow([e + 1, seeds] + [v for k in runlog.LOSSES for v in (
                 centre[k][e], centre[k][e] - width, centre[k][e] + width, width / 2)])
 
 
@@ -37,12 +37,12 @@ def write_run(folder, columns, **config_changes):
         config[section][name] = value
     (folder / 'config.json').write_text(json.dumps(config))
     n = len(columns['test_loss'])
-    rows = [(e + 1,) + tuple(columns[k][e] for k in compare.KEYS) + (float(e),) for e in range(n)]
+    rows = [(e + 1,) + tuple(columns[k][e] for k in runlog.LOSSES) + (float(e),) for e in range(n)]
     (folder / 'log.csv').write_bytes(runlog.text(rows))
 
 
 def shifted(log, by, epochs=100):
-    return {k: [v + by for v in log[k][:epochs]] for k in compare.KEYS}
+    return {k: [v + by for v in log[k][:epochs]] for k in runlog.LOSSES}
 
 
 def test_a_run_inside_the_band_is_reproduced(tmp_path):
@@ -158,7 +158,7 @@ def test_a_band_shorter_than_the_run_and_a_seed_of_the_band(tmp_path):
     from chainer_vae import seed_band
     member = shifted(LEGACY, -0.123456)
     spread = {k: (np.array(LEGACY[k][:20]), np.array(member[k][:20]),
-                  np.array(LEGACY[k][:20]) + 1, np.full(20, 0.05)) for k in compare.KEYS}
+                  np.array(LEGACY[k][:20]) + 1, np.full(20, 0.05)) for k in runlog.LOSSES}
     (tmp_path / 'band.csv').write_text(seed_band.csv_text(spread, 5))
     write_run(tmp_path / 'run', member)
     lines, _ = compare.report(str(tmp_path / 'run'), band_path=str(tmp_path / 'band.csv'))
@@ -172,7 +172,7 @@ def test_the_band_file_is_the_seed_bands(tmp_path):
     """compare reads what seed_band writes (its csv_text)."""
     from chainer_vae import seed_band
     spread = {k: (np.array(LEGACY[k]), np.array(LEGACY[k]) - 1, np.array(LEGACY[k]) + 1,
-                  np.linspace(0.1, 2, 100)) for k in compare.KEYS}
+                  np.linspace(0.1, 2, 100)) for k in runlog.LOSSES}
     (tmp_path / 'band.csv').write_text(seed_band.csv_text(spread, 3))
     band, seeds = compare.read_band(str(tmp_path / 'band.csv'))
     assert seeds == 3

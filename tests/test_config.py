@@ -13,7 +13,7 @@ import chainer
 
 import chainer_vae
 
-from chainer_vae import checkpoint, config, data, files, m2, net, visualize
+from chainer_vae import checkpoint, config, data, files, net, visualize
 
 from helpers import REPO, run_cli
 from test_checkpoint import arrays, assert_same_arrays
@@ -146,8 +146,8 @@ def portable(path):
     """No machine-local path in a committed config.json (train_vae.py's, or an M2 run's);
     what it reads back."""
     with open(path) as f:
-        m2_run = json.load(f).get('model') in m2.MODELS
-    read = m2.read_config(path) if m2_run else config.read(path)
+        m2_run = json.load(f).get('model') in config.M2_MODELS
+    read = config.read_m2(path) if m2_run else config.read(path)
     assert (read['flags'] if m2_run else read['data'])['data_dir'] is None
     assert (read['flags'] if m2_run else read['data'])['dataset'] in data.DATASETS
     assert not [s for s in strings(read) if os.sep in s or s.startswith('.')]

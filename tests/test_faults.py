@@ -132,7 +132,7 @@ TRAIN_CASES = [
      ['--epoch 1: the run in', 'has finished 2 epochs']),
     ('resume a finished run', ['--resume-from', '{run}'], ['has finished 2 epochs', '--epoch N']),
     ('resume legacy files alone', ['--resume-from', '{tmp}/legacyonly'],
-     ['no checkpoint.npz there, only mlp_20.model', '-m and -r']),
+     ['no checkpoint.npz there (only mlp_20.model', '-m and -r']),
     ('earlier run without checkpoint', ['--dataset', 'sample', '-o', '{tmp}/nocheckpoint'],
      ['holds an earlier run (config.json, graph.dot); pass --force to replace it']),
     ('--data-dir with the sample', ['--dataset', 'sample', '--data-dir', '{tmp}', '-o',

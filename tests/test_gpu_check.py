@@ -244,5 +244,6 @@ def test_an_unfinished_runs_checkpoint_comes_back_as_one_file(tmp_path):
     optimizer = cpu_kernels.Adam()
     optimizer.setup(model)
     optimizer.update(model.get_loss_func(), np.full((2, 784), 0.5, np.float32))
-    checkpoint.RunFolder(str(tmp_path), 20).open().end_epoch(model, optimizer, (0.0,) * 4)
+    folder = checkpoint.RunFolder(str(tmp_path), files.legacy_names(20)).open()
+    folder.end_epoch(model, optimizer, (0.0,) * 4)
     assert os.path.getsize(str(tmp_path / files.CHECKPOINT)) < 16 * 2 ** 20

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from chainer_vae import data, m1
+from chainer_vae import data
 
 from helpers import run_module, trained_run
 
@@ -13,7 +13,7 @@ from helpers import run_module, trained_run
 def test_a_draw_is_balanced_and_differs_from_draw_to_draw():
     _, _, y_train, _ = data.load('sample')
     rng = np.random.RandomState(0)
-    first, second = m1.balanced_draw(y_train, 100, rng), m1.balanced_draw(y_train, 100, rng)
+    first, second = data.balanced_draw(y_train, 100, rng), data.balanced_draw(y_train, 100, rng)
     for picked in (first, second):
         assert len(set(picked)) == 100
         assert np.bincount(y_train[picked], minlength=10).tolist() == [10] * 10

@@ -16,7 +16,7 @@ import chainer.functions as F
 from chainer import gradient_check
 
 from chainer_vae import (checkpoint, cpu_kernels, data, files, gpu, interrupt, m2, m2_data,
-                         m2_results, runlog, train)
+                         m2_net, m2_results, m2_train, paper, runlog, train)
 from chainer_vae import __main__ as training, config as run_config
 
 from helpers import REPO, _as_at_a_terminal, run_cli, run_module
@@ -90,7 +90,7 @@ def tiny_m2(gaussian_x=False, dtype=np.float32, scale=0.5):
     """An M2 of 6 inputs, 5 hidden units, z of 3, its weights drawn large enough that
     every term matters."""
     with chainer.using_config('dtype', dtype):
-        model = m2.M2(6, n_h=5, n_z=3, gaussian_x=gaussian_x)
+        model = m2_net.M2(6, n_h=5, n_z=3, gaussian_x=gaussian_x)
     rng = np.random.RandomState(1)
     for param in model.params():
         param.array[...] = rng.normal(0, scale, param.shape)
@@ -182,7 +182,7 @@ def test_gradient_check_on_a_tiny_m2(gaussian_x):
 
 def test_the_weight_decay_is_kingmas_prior_on_weights_and_the_classifiers_biases():
     model = tiny_m2()
-    optimizer = m2.optimizer_for(model, 50000)
+    optimizer = m2_train.optimizer_for(model, 50000)
     before = {name: param.array.copy() for name, param in model.namedparams()}
     optimizer.update(lambda: sum(F.sum(p * 0) for p in model.params()))  # the prior's alone
     moved = {name for name, param in model.namedparams()
@@ -197,7 +197,7 @@ def test_the_weight_decay_is_kingmas_prior_on_weights_and_the_classifiers_biases
 def test_the_first_weights_are_kingmas_or_chainers_default(init, sd):
     """Kingma's init_w(1e-3), or (--init chainer) chainer's LeCunNormal; biases 0."""
     np.random.seed(0)
-    model = m2.M2(400, 300, 50, gaussian_x=True, init=init)
+    model = m2_net.M2(400, 300, 50, gaussian_x=True, init=init)
     for name, param in model.namedparams():
         if name.endswith('/W'):
             assert abs(param.array.std() / sd(param.shape[1]) - 1) < 0.05, name
@@ -211,7 +211,7 @@ def test_a_nan_loss_stops_the_run_with_one_line():
     x_l, y_l, x_u = batch()
     layout = [(np.array([0, 1]), np.array([2, 3, 4]))]
     with pytest.raises(train.TrainingError, match='loss became nan at epoch 7, training batch 0'):
-        m2.train_epoch(model, m2.optimizer_for(model, 100), np.concatenate([x_l, x_u]),
+        m2_train.train_epoch(model, m2_train.optimizer_for(model, 100), np.concatenate([x_l, x_u]),
                        np.array([3, 7, 0, 0, 0], np.int32), layout, 1.0, 7)
 
 
@@ -233,7 +233,7 @@ def test_the_labelled_draw_is_balanced_seeded_and_apart_from_validation():
 @pytest.mark.parametrize('n, per_step', [(100, (1, 499)), (600, (3, 247)), (1000, (5, 245)),
                                          (3000, (15, 235))])
 def test_kingmas_batch_layout(n, per_step):
-    layout = m2_data.batches(np.arange(n), np.arange(n, 50000), m2_data.steps_of(n))
+    layout = m2_data.batches(np.arange(n), np.arange(n, 50000), paper.steps_of(n))
     assert len(layout) == (100 if n == 100 else 200)
     assert {(len(l), len(u)) for l, u in layout} == {per_step}
     assert sorted(np.concatenate([l for l, _ in layout] + [u for _, u in layout])) == \
@@ -478,7 +478,7 @@ def test_a_folder_that_is_no_m1_run_is_one_line(tmp_path, capsys, in_process):
     (None, ['--out', 'elsewhere'], ['--out elsewhere: a resumed run stays in its folder']),
     ('config', [], ['config.json: --labels 15: must be a multiple of 10']),
     ('derived', [], ['cannot resume', 'config.json: derived is invalid: [1]']),
-    ('checkpoint', [], ['no readable checkpoint.npz there']),
+    ('checkpoint', [], ['no checkpoint.npz there (no epoch of that run finished)']),
 ])
 def test_a_resume_that_cannot_be_is_one_line(tmp_path, capsys, in_process, uninterrupted,
                                              spoil, flags, words):

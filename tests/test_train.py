@@ -31,7 +31,7 @@ def run_loop(out, n_epoch=3, seed=0, n_train=500, n_test=200, xp=np):
     optimizer.setup(model)
     cpu_kernels.configure()
     try:
-        folder = checkpoint.RunFolder(str(out), 20).open()
+        folder = checkpoint.RunFolder(str(out), files.legacy_names(20)).open()
         rows = train.train(model, optimizer, x_train[:n_train], x_test[:n_test], folder,
                            n_epoch=n_epoch, xp=xp)
     finally:
@@ -126,6 +126,6 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path):
     optimizer = optimizers.Adam()
     optimizer.setup(model)
     with pytest.raises(train.TrainingError, match='loss became nan at epoch 1, training batch 0'):
-        train.train(model, optimizer, x, x, checkpoint.RunFolder(str(tmp_path), 2).open(),
-                    n_epoch=1)
+        folder = checkpoint.RunFolder(str(tmp_path), files.legacy_names(2)).open()
+        train.train(model, optimizer, x, x, folder, n_epoch=1)
     assert not os.path.exists(os.path.join(str(tmp_path), 'mlp_2.model'))

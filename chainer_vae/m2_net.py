@@ -1,0 +1,114 @@
+"""M2 of the slides' last part (Kingma, Rezende, Mohamed & Welling 2014, "Semi-supervised
+Learning with Deep Generative Models", sec. 2-4), built from the slides' VAE's blocks
+(chainer_vae/net.py): the chain and its loss, as net.py holds the VAE's.
+
+M2 makes the digit's label y a second latent variable: p(x, y, z) = p(y) p(z) p(x|y,z),
+p(y) uniform over the 10 labels, p(z) = N(0, I), and infers q(z|x,y) and q(y|x), the
+classifier. Its objective, minimised, per image (eqs. 6-9; Kingma's code,
+dpkingma/nips14-ssl, learn_yz_x_ss.py:240-296):
+
+- labelled (x, y):  -L(x,y) - beta log q(y|x), where
+      -L(x,y) = -E_q(z|x,y)[log p(x|y,z)] + KL(q(z|x,y) || p(z)) - log p(y)
+  with one z drawn, the KL in closed form, and beta = 0.1 * 50,000 / N (the paper's
+  alpha = 0.1 N, the code's weight of a labelled image);
+- unlabelled x:  -U(x) = sum_y q(y|x) (-L(x,y)) - H(q(y|x)), the sum over all 10 labels,
+  never a sampled y (a sampled one leaves the classifier near chance: research note);
+
+their mean over the step's images (the N(0, I) prior on the weights is the optimizer's
+weight decay: chainer_vae/m2_train.py). q(y|x) is x-H-10, q(z|x,y) (x,y)-H-(mu, ln var),
+p(x|y,z) (y,z)-H-x, softplus; weights drawn from N(0, 0.001^2), biases 0
+(chainer_vae/paper.py holds Kingma's settings). M2 on the pixels has a Bernoulli
+p(x|y,z); M1+M2, on the codes of M1, a Gaussian one with a learnt mean and log variance
+for each dimension.
+
+On the CPU softplus is chainer's with a faster forward, within 5 ulp of the exact value
+and not chainer's bits (chainer_vae/cpu_kernels.py; the runs in results/m2 of before the
+*_g600e172 ones had chainer's). One z is drawn for each of the 10 labels of an image in
+one pass, as Kingma's code does.
+"""
+import math
+
+import numpy as np
+
+import chainer
+import chainer.functions as F
+import chainer.links as L
+from chainer import initializers
+from chainer.functions.loss.vae import gaussian_kl_divergence
+
+from chainer_vae import cpu_kernels, paper
+
+
+def one_hot(labels, n_y, dtype=np.float32):
+    xp = chainer.backend.get_array_module(labels)
+    return xp.eye(n_y, dtype=dtype)[labels]
+
+
+class M2(chainer.Chain):
+    """p(x|y,z), q(z|x,y) and q(y|x) of M2; x of n_x values (pixels, or M1's codes)."""
+
+    def __init__(self, n_x, n_h=500, n_z=50, n_y=10, gaussian_x=False,
+                 init=paper.KINGMA['init']):
+        super(M2, self).__init__()
+        self.n_y, self.gaussian_x = n_y, gaussian_x
+        w = initializers.Normal(paper.INIT_SD) if init == 'kingma' else None  # None: chainer's
+        with self.init_scope():
+            # q(y|x), the classifier
+            self.qy_h = L.Linear(n_x, n_h, initialW=w)
+            self.qy_logits = L.Linear(n_h, n_y, initialW=w)
+            # q(z|x,y): the first layer's x part (with the bias) apart from its y part, as in
+            # Kingma's VAE_YZ_X.py:59, so that x's is computed once for an image's 10 labels
+            self.qz_x = L.Linear(n_x, n_h, initialW=w)
+            self.qz_y = L.Linear(n_y, n_h, initialW=w, nobias=True)
+            self.qz_mu = L.Linear(n_h, n_z, initialW=w)
+            self.qz_ln_var = L.Linear(n_h, n_z, initialW=w)
+            # p(x|y,z): Bernoulli logits of the pixels, or the mean and ln var of M1's codes
+            self.px_h = L.Linear(n_z + n_y, n_h, initialW=w)
+            self.px_mu = L.Linear(n_h, n_x, initialW=w)
+            if gaussian_x:
+                self.px_ln_var = L.Linear(n_h, n_x, initialW=w)
+
+    def classify(self, x):
+        """The logits of q(y|x)."""
+        return self.qy_logits(cpu_kernels.softplus(self.qy_h(x)))
+
+    def neg_elbo(self, x, hx, y):
+        """-L(x,y) of each row: -log p(x|y,z) for one z ~ q(z|x,y), + KL(q(z|x,y) || N(0, I))
+        in closed form, - log p(y); ``hx`` is the x part of q(z|x,y)'s first layer."""
+        y = one_hot(y, self.n_y, x.dtype)
+        h = cpu_kernels.softplus(hx + self.qz_y(y))
+        mu, ln_var = self.qz_mu(h), self.qz_ln_var(h)
+        z = F.gaussian(mu, ln_var)
+        h = cpu_kernels.softplus(self.px_h(F.concat((z, y))))
+        if self.gaussian_x:
+            rec = F.gaussian_nll(x, self.px_mu(h), self.px_ln_var(h), reduce='no')
+        else:
+            rec = F.bernoulli_nll(x, self.px_mu(h), reduce='no')
+        kl = gaussian_kl_divergence(mu, ln_var, reduce='no')
+        return F.sum(rec, axis=1) + F.sum(kl, axis=1) + math.log(self.n_y)
+
+    def terms(self, x_l, y_l, x_u):
+        """Per image: -L(x,y) and -log q(y|x) of the labelled (x_l, y_l), -U(x) of the
+        unlabelled x_u. The unlabelled images go through q(z|x,y) and p(x|y,z) once with
+        each label, in one pass beside the labelled ones."""
+        n_l, n_u, n_y, xp = len(x_l), len(x_u), self.n_y, self.xp
+        x = F.concat((x_l, x_u), axis=0)
+        hx = self.qz_x(x)
+        rows = F.concat((hx[:n_l], F.tile(hx[n_l:], (n_y, 1))), axis=0)  # label-major
+        labels = xp.concatenate((y_l, xp.repeat(xp.arange(n_y, dtype=y_l.dtype), n_u)))
+        neg_l = self.neg_elbo(F.concat((x_l, F.tile(x_u, (n_y, 1))), axis=0), rows, labels)
+        logits = self.classify(x)
+        log_q = F.log_softmax(logits[n_l:])
+        neg_l_u = F.transpose(F.reshape(neg_l[n_l:], (n_y, n_u)))  # (image, label)
+        neg_u = F.sum(F.exp(log_q) * (neg_l_u + log_q), axis=1)  # sum_y q (-L) - H(q)
+        return neg_l[:n_l], F.softmax_cross_entropy(logits[:n_l], y_l, reduce='no'), neg_u
+
+    def loss(self, x_l, y_l, x_u, beta):
+        """The step's objective: the mean over its images of the labelled images'
+        -L(x,y) - beta log q(y|x) and the unlabelled ones' -U(x); its terms (their sums)
+        are kept in ``self.sums`` for the log."""
+        neg_l, neg_log_q, neg_u = self.terms(x_l, y_l, x_u)
+        self.sums = tuple(F.sum(t) for t in (neg_l, neg_u, neg_log_q))
+        labelled, unlabelled, classification = self.sums
+        self.total = (labelled + beta * classification + unlabelled) / (len(x_l) + len(x_u))
+        return self.total

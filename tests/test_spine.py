@@ -1,0 +1,160 @@
+"""The run spine both training commands share (chainer_vae/spine.py): runs of earlier code
+go on bitwise; an input known by what it is (a moved M1); the same resume rules and words
+in train_vae.py and m2; the faults of a copied wing closed."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from chainer_vae import checkpoint, files
+
+from helpers import REPO, run_cli, run_module
+from test_m2 import TINY, assert_m2_error, log_rows
+
+RUNS_V1_0 = os.path.join(REPO, 'tests', 'data', 'runs_v1_0')  # tests/data/README.md
+
+
+def m2_one_blas_thread(*args):
+    """python -m chainer_vae.m2 ARGS with one BLAS thread, as tests/data's runs were made
+    (OpenBLAS's sums differ in their last bits with the number of its threads)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS='1')
+    return subprocess.run([sys.executable, '-m', 'chainer_vae.m2'] + [str(a) for a in args],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+
+
+def digests(path):
+    """What tests/data/runs_v1_0/epoch4.json keeps of a checkpoint: each array's sha256
+    (the log row without its wall time)."""
+    with np.load(str(path)) as npz:
+        return {key: hashlib.sha256(np.ascontiguousarray(
+            npz[key][:-1] if key == 'log_row' else npz[key]).tobytes()).hexdigest()
+            for key in npz.files}
+
+
+@pytest.fixture
+def runs_v1_0(tmp_path):
+    shutil.copytree(RUNS_V1_0, str(tmp_path / 'runs'))
+    return tmp_path / 'runs'
+
+
+def test_runs_of_before_the_spine_go_on_bitwise(runs_v1_0):
+    """tests/data's M2 and M1+M2 runs, made by the code of before and stopped at epoch 2,
+    reach epoch 4 with the bits of the same runs never stopped under that code; the M1+M2
+    run's M1 has moved (its config.json names /tmp/gen/m1) and is given where it is now."""
+    expected = json.loads((runs_v1_0 / 'epoch4.json').read_text())
+    for run, more in (('m2', []), ('m1m2', ['--m1', runs_v1_0 / 'm1'])):
+        result = m2_one_blas_thread('--resume-from', runs_v1_0 / run, '--epoch', 4, *more)
+        assert result.returncode == 0, result.stderr
+        assert digests(runs_v1_0 / run / 'checkpoint.npz') == expected[run]['checkpoint_sha256']
+        assert log_rows(runs_v1_0 / run) == expected[run]['log_rows_but_wall_time']
+    written = json.loads((runs_v1_0 / 'm1m2' / 'config.json').read_text())
+    assert written['flags']['m1'] == str(runs_v1_0 / 'm1')  # where it goes on reading it
+
+
+def test_a_moved_m1_is_the_same_m1_and_another_is_refused(runs_v1_0, tmp_path):
+    run, gone = runs_v1_0 / 'm1m2', str(tmp_path / 'gone' / 'm1')
+    written = json.loads((run / 'config.json').read_text())
+    (run / 'config.json').write_text(json.dumps(dict(written, flags=dict(written['flags'],
+                                                                         m1=gone))))
+    # the M1 not given: its recorded place is gone; one line says how to name it
+    result = run_module('m2', '--resume-from', run, '--epoch', 3)
+    assert_m2_error(result, 'cannot resume', 'its M1 %s is not there any more' % gone, '--m1',
+                    code=1)
+    # another M1 (its model trained on) is not the run's M1, wherever it is
+    other = tmp_path / 'other'
+    shutil.copytree(str(runs_v1_0 / 'm1'), str(other))
+    model = other / 'mlp_4.model'
+    model.write_bytes(model.read_bytes()[:-1] + bytes([model.read_bytes()[-1] ^ 1]))
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    result = run_module('m2', '--resume-from', run, '--epoch', 3, '--m1', other)
+    assert_m2_error(result, '--m1 %s: the run in %s was made with %s' % (other, run, gone),
+                    code=1)
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_a_log_whose_line_ends_were_made_crlf_again_resumes(runs_v1_0):
+    """An editor or git's autocrlf turns log.csv's CRLF into CR CR LF: every number is
+    intact, the run goes on (and log.csv is written whole again)."""
+    log = runs_v1_0 / 'm2' / 'log.csv'
+    clean = log.read_bytes()
+    log.write_bytes(clean.replace(b'\r\n', b'\r\r\n'))
+    result = run_module('m2', '--resume-from', runs_v1_0 / 'm2', '--epoch', 3)
+    assert result.returncode == 0, result.stderr
+    assert log.read_bytes().startswith(clean) and len(log_rows(runs_v1_0 / 'm2')) == 4
+
+
+@pytest.mark.parametrize('damage', ['empty', 'truncated'])
+def test_a_damaged_checkpoint_is_named_damaged_by_both_commands(runs_v1_0, tmp_path, damage):
+    vae = tmp_path / 'vae'
+    assert run_cli('--dataset', 'sample', '--test', '-e', '1', '-o', vae).returncode == 0
+    for run in (runs_v1_0 / 'm2', vae):
+        path = run / 'checkpoint.npz'
+        path.write_bytes(b'' if damage == 'empty' else path.read_bytes()[:1000])
+    m2_line = run_module('m2', '--resume-from', runs_v1_0 / 'm2', '--epoch', 3)
+    vae_line = run_cli('--resume-from', vae, '--epoch', 2)
+    for result, prog, run in ((m2_line, 'm2', runs_v1_0 / 'm2'), (vae_line, 'train_vae.py', vae)):
+        assert_m2_error(result, 'cannot resume %s: its checkpoint.npz is damaged' % run,
+                        code=1, prog=prog)
+        assert 'No epoch finished' not in result.stderr
+
+
+def test_a_refused_resume_says_which_checkpoint_is_kept(runs_v1_0):
+    """A resume refused as the folder is restored (its log.csv lost the rows before its
+    checkpoint's) says the checkpoint there is kept, not 'no epoch finished'."""
+    log = runs_v1_0 / 'm2' / 'log.csv'
+    log.write_bytes(log.read_bytes().splitlines(keepends=True)[0])
+    result = run_module('m2', '--resume-from', runs_v1_0 / 'm2', '--epoch', 3)
+    assert_m2_error(result, 'cannot resume', 'the rows between are lost',
+                    'keeps the checkpoint of epoch 2', code=1)
+    assert 'No epoch finished' not in result.stderr
+
+
+def test_the_resume_hint_of_a_folder_with_spaces_can_be_pasted(tmp_path):
+    out = tmp_path / 'my run'
+    result = run_cli('--dataset', 'sample', '--test', '-e', '1', '-o', out)
+    assert result.returncode == 0, result.stderr
+    result = run_cli('--dataset', 'sample', '--test', '-e', '1', '-o', out)
+    assert result.returncode == 1 and ("--resume-from '%s'" % out) in result.stderr
+    folder = checkpoint.RunFolder(str(out), files.legacy_names(20))
+    folder.rows = [(1,)]
+    assert ("--resume-from '%s' goes on" % out) in folder.resume_hint('python train_vae.py')
+
+
+def test_an_m2_folder_does_not_count_a_vae_model_as_an_earlier_run(tmp_path):
+    """RunFolder knows only the end-of-run files its command names: the train_vae.py model
+    of the dimz of an M2 run (TINY's 4) is no M2 run's, does not make m2 refuse the folder,
+    and is not removed."""
+    out = tmp_path / 'run'
+    out.mkdir()
+    (out / 'mlp_4.model').write_bytes(b'somebody else\'s')
+    result = run_module('m2', *TINY + ['--epoch', 1, '-o', out])
+    assert result.returncode == 0, result.stderr
+    assert (out / 'mlp_4.model').read_bytes() == b'somebody else\'s'
+
+
+def test_both_commands_end_a_run_at_its_last_epoch_on_the_same_rule(runs_v1_0, tmp_path):
+    """--epoch equal to the epochs done: refused where the run has ended there, accepted
+    where it was planned longer (it ends there), in both commands alike."""
+    vae = tmp_path / 'vae'
+    assert run_cli('--dataset', 'sample', '--test', '-e', '2', '-o', vae).returncode == 0
+    refused = run_cli('--resume-from', vae, '--epoch', '2')
+    ended = run_module('m2', '--resume-from', runs_v1_0 / 'm2', '--epoch', 4)
+    assert ended.returncode == 0, ended.stderr
+    again = run_module('m2', '--resume-from', runs_v1_0 / 'm2', '--epoch', 4)
+    for result, prog, run in ((refused, 'train_vae.py', vae), (again, 'm2', runs_v1_0 / 'm2')):
+        assert_m2_error(result, '--epoch', 'the run in %s has finished' % run, code=1, prog=prog)
+    # the M2 run planned for 4, stopped at 2: --epoch 2 ends it there
+    stopped = tmp_path / 'stopped'
+    shutil.copytree(os.path.join(RUNS_V1_0, 'm2'), str(stopped))
+    written = json.loads((stopped / 'config.json').read_text())
+    written['flags']['epoch'] = 4
+    (stopped / 'config.json').write_text(json.dumps(written))
+    result = run_module('m2', '--resume-from', stopped, '--epoch', 2)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((stopped / 'config.json').read_text())['flags']['epoch'] == 2
+    assert len(log_rows(stopped)) == 3

@@ -16,12 +16,18 @@ writes into DIR:
                 log.csv and its config.json without this machine's folders (data_dir null,
                 the M1 run by its folder's name), as results/ keeps runs
 
+DIR is never a run folder that it reads (a run's, or its M1's), nor inside one, nor does it
+hold one under a copy's name: a run whose config.json were replaced by its portable copy
+could not go on. A run given twice (by another path, a link) is one line too, not two
+seeds.
+
 ``--epoch E`` makes summary.json, table.md and curves.png as at epoch E (a run with fewer
 epochs as far as it got; the kept copies stay whole), so seeds that have run on to
 different epochs are put side by side at one.
 
 A RUN_DIR may be such a kept copy (results/m2/m1m2_n100_s0): its M1 is the folder of that
-name beside it, so a table is made again from the runs kept in results/ and new ones.
+name beside it, so a table is made again from the runs kept in results/ and new ones (into
+the same DIR: a kept copy, nothing but config.json and log.csv, is written again as itself).
 """
 import json
 import os
@@ -101,8 +107,9 @@ def read_run(run_dir, epoch=None):
 
 
 def portable_runs(run_dirs):
-    """{folder name: (config with no machine-local folder, log.csv's bytes)} of the runs and
-    of the M1 runs they learnt from; one line for two runs of the same folder name."""
+    """{folder name: (the folder, its config with no machine-local folder, log.csv's
+    bytes)} of the runs and of the M1 runs they learnt from; one line for two runs of the
+    same folder name."""
     runs = {}
 
     def add(run_dir, config):
@@ -134,8 +141,52 @@ def portable_runs(run_dirs):
         log = files.read_or_none(os.path.join(run_dir, files.LOG))
         if log is None:
             raise ResultsError('%s: no %s to keep beside the table' % (run_dir, files.LOG))
-        copies[name] = config, log
+        copies[name] = run_dir, config, log
     return copies
+
+
+def given_once(run_dirs):
+    """Refuse a run given twice (by one path or two, a link say): it would count as two
+    seeds, a spread of 0."""
+    seen = {}
+    for run_dir in run_dirs:
+        real = os.path.realpath(run_dir)
+        if real in seen:
+            raise ResultsError('%s and %s: the same run given twice (one seed, not two)'
+                               % (seen[real], run_dir))
+        seen[real] = run_dir
+
+
+def within(path, folder):
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def kept_copy(folder):
+    """True for a run kept beside a table (results/m2/m1m2_n100_s0): nothing but its
+    config.json and log.csv, and the list of the files written there."""
+    return set(os.listdir(folder)) <= {files.CONFIG, files.LOG, files.WRITTEN, files.LOCK}
+
+
+def check_out(out, copies):
+    """Refuse an ``out`` that would write into a folder read from (a run or its M1): a run's
+    config.json replaced by its portable copy loses the M1's path, and the run cannot go on.
+    A kept copy alone is written again, as itself, under its own name."""
+    real_out = os.path.realpath(out)
+    read = [(name, run_dir, os.path.realpath(run_dir)) for name, (run_dir, _, _) in
+            copies.items()]
+    for _, run_dir, real in read:
+        if within(real_out, real):
+            raise ResultsError('--out %s: inside the run folder %s, which it reads: the results '
+                               'go into a folder of their own' % (out, run_dir))
+    for name in copies:
+        target = os.path.realpath(os.path.join(out, name))
+        for source, run_dir, real in read:
+            if within(target, real) and not (source == name and target == real
+                                             and kept_copy(run_dir)):
+                raise ResultsError('--out %s: the copy of %s would be written over the run '
+                                   'folder %s, which it reads (its config.json would lose its '
+                                   'own folders, and the run could not go on): the results go '
+                                   'into another folder' % (out, name, run_dir))
 
 
 def spread(values):
@@ -218,8 +269,10 @@ def main(argv=None):
     p.add_argument('--out', required=True, help='folder for summary.json, table.md, curves.png')
     args = p.parse_args(argv)
     with cli.command('m2_results', writes_in=args.out):
+        given_once(args.runs)
         runs = [read_run(run, args.epoch) for run in args.runs]
         copies = portable_runs(args.runs)
+        check_out(args.out, copies)  # before the lock: it too is written in --out
         summary = json.dumps([r for r, _, _ in runs], indent=1).encode()
         text = table([r for r, _, _ in runs])
         with files.Lock(args.out).acquire():  # no other m2_results writes here meanwhile
@@ -227,7 +280,7 @@ def main(argv=None):
             files.write_bytes(os.path.join(args.out, OUTPUTS[1]), text.encode())
             curves(runs, os.path.join(args.out, OUTPUTS[2]))
             files.record(args.out, OUTPUTS)
-            for name, (config, log) in copies.items():
+            for name, (_, config, log) in copies.items():
                 folder = os.path.join(args.out, name)
                 os.makedirs(folder, exist_ok=True)
                 text_of = json.dumps(config, indent=1).encode()

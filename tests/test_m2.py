@@ -573,6 +573,47 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
     assert_m2_error(one_line(capsys, 1, exit), 'not an M2 run folder', prog='m2_results')
 
 
+def test_the_results_are_never_written_into_a_run_folder_they_read(tmp_path, m1_run, capsys,
+                                                                  in_process):
+    """--out the folder that holds the runs wrote each one's portable copy over its own
+    config.json: its M1's path lost, the run could not go on."""
+    runs = tmp_path / 'runs'
+    shutil.copytree(str(m1_run), str(runs / 'm1'))
+    result = run_module('m2', *TINY + ['--epoch', 1, '--m1', runs / 'm1', '-o', runs / 'm1m2',
+                                       '--data-dir', data.SAMPLE_DIR])
+    assert result.returncode == 0, result.stderr
+    os.symlink(str(runs), str(tmp_path / 'link'))
+
+    def contents():
+        return {str(p): p.read_bytes() for p in runs.rglob('*') if p.is_file()}
+
+    before = contents()
+    for out in (runs, tmp_path / 'link', runs / 'm1m2', runs / 'm1m2' / 'res', runs / 'm1'):
+        with pytest.raises(SystemExit) as exit:
+            m2_results.main([str(runs / 'm1m2'), '--out', str(out)])
+        assert_m2_error(one_line(capsys, 1, exit), '--out %s: ' % out, 'which it reads',
+                        prog='m2_results')
+        assert contents() == before  # nothing written, not even a lock
+    result = run_module('m2', '--resume-from', runs / 'm1m2', '--epoch', 2)
+    assert result.returncode == 0, result.stderr
+    # a kept copy (results/m2/NAME) is written again as itself, beside the others
+    m2_results.main([str(runs / 'm1m2'), '--out', str(tmp_path / 'res')])
+    kept = (tmp_path / 'res' / 'm1m2' / 'config.json').read_bytes()
+    m2_results.main([str(tmp_path / 'res' / 'm1m2'), '--out', str(tmp_path / 'res')])
+    assert (tmp_path / 'res' / 'm1m2' / 'config.json').read_bytes() == kept
+
+
+def test_a_run_given_twice_is_one_line(tmp_path, uninterrupted, capsys, in_process):
+    """Not two seeds of one row, their spread a "± 0.00"."""
+    os.symlink(str(uninterrupted), str(tmp_path / 'link'))
+    for again in (uninterrupted, tmp_path / 'link', str(uninterrupted) + os.sep):
+        with pytest.raises(SystemExit) as exit:
+            m2_results.main([str(uninterrupted), str(again), '--out', str(tmp_path / 'res')])
+        assert_m2_error(one_line(capsys, 1, exit), '%s and %s: the same run given twice'
+                        % (uninterrupted, again), prog='m2_results')
+    assert not (tmp_path / 'res').exists()
+
+
 def test_each_run_has_its_own_colour_in_the_curves(tmp_path, monkeypatch):
     drawn = []  # the figure, not the PNG: its lines' colours
     monkeypatch.setattr(m2_results, 'save_figure', lambda fig, path, **kw: drawn.append(fig))

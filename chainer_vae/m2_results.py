@@ -5,12 +5,14 @@ their run folders' config.json and log.csv alone, so also from runs still going.
 
 writes into DIR:
   summary.json  a list of the runs, each {"model": "M1+M2" or "M2", "n_labels": N,
-                "seed": s, "epochs": epochs logged, "test_error": % at the last epoch,
+                "seed": s, "dataset": its --dataset, "epochs": epochs logged,
+                "test_error": % at the last epoch,
                 "best_valid_test_error": % at the epoch of the lowest validation error,
                 "settings": where the run or its M1 departs from Kingma's ("Kingma's"
                 where neither does), and its M1's epochs}
   table.md      for each model, N and settings, the test errors as mean ± std over the
-                runs (seeds), beside the paper's
+                runs (seeds), beside the paper's where the runs are on MNIST (Table 1 is
+                on its test images; a run on other data gets a line saying so)
   curves.png    validation (dashed) and test error (solid) against epochs, a line each run
   RUN/          for each run (and the M1 run of an M1+M2 one), under its folder's name: its
                 log.csv and its config.json without this machine's folders (data_dir null,
@@ -34,8 +36,8 @@ import os
 
 import numpy as np
 
-from chainer_vae import (checkpoint, cli, config as run_config, errors, files, m1, m2, m2_data,
-                         runlog)
+from chainer_vae import (checkpoint, cli, config as run_config, data, errors, files, m1, m2,
+                         m2_data, runlog)
 from chainer_vae.plotting import plt, save_figure, ticker
 
 OUTPUTS = ('summary.json', 'table.md', 'curves.png')
@@ -100,7 +102,8 @@ def read_run(run_dir, epoch=None):
     m1_dir = m1_dir_of(run_dir, config)
     m1_config = m1_dir and run_config.read(os.path.join(m1_dir, files.CONFIG))
     entry = {'model': config['model'], 'n_labels': config['flags']['labels'],
-             'seed': config['flags']['seed'], 'epochs': len(rows),
+             'seed': config['flags']['seed'], 'dataset': config['flags']['dataset'],
+             'epochs': len(rows),
              'test_error': float(test[-1]), 'best_valid_test_error': float(test[np.argmin(valid)]),
              'settings': settings(config['flags'], m1_config)}
     return entry, valid, test
@@ -194,27 +197,47 @@ def spread(values):
             else '%.2f' % values[0])
 
 
+def paper(run):
+    """Table 1's test error % for the run's model and N (None where it has none): for runs
+    on MNIST alone, the data it was measured on."""
+    if run['dataset'] != 'mnist' or run['n_labels'] not in m1.PAPER_N:
+        return None
+    return m1.PAPER[run['model']][m1.PAPER_N.index(run['n_labels'])]
+
+
 def table(runs):
-    """table.md: a row for each model, N and settings, beside Table 1."""
+    """table.md: a row for each model, N and settings, beside Table 1 where on MNIST; the
+    caption names the test images of each data set."""
+    on_mnist = any(r['dataset'] == 'mnist' for r in runs)
     lines = ['| model | N labels | settings | seeds | epochs | test error % at the last epoch | '
-             'at the best validation epoch | Kingma et al. 2014, Table 1 |', '|---' * 8 + '|']
+             'at the best validation epoch |' + (' Kingma et al. 2014, Table 1 |' if on_mnist
+                                                 else ''), '|---' * (7 + on_mnist) + '|']
     key = lambda r: (r['model'], r['n_labels'], r['settings'])  # noqa: E731
     groups = sorted({key(r) for r in runs}, key=lambda g: (m2.MODELS.index(g[0]), g[1],
                                                             g[2] != "Kingma's", g[2]))
     for model, n, how in groups:
-        group = [r for r in runs if key(r) == (model, n, how)]
+        group = [r for r in runs if key(r) == (model, n, how)]  # one data set: in the settings
         epochs = sorted({r['epochs'] for r in group})
-        paper = m1.PAPER[model][m1.PAPER_N.index(n)] if n in m1.PAPER_N else None
-        lines.append('| %s | %d | %s | %s | %s | %s | %s | %s |' % (
-            model, n, how, ', '.join(str(r['seed']) for r in group),
-            '%d' % epochs[0] if len(epochs) == 1 else '%d-%d' % (epochs[0], epochs[-1]),
-            spread([r['test_error'] for r in group]),
-            spread([r['best_valid_test_error'] for r in group]),
-            '' if paper is None else '%.2f' % paper))
-    lines += ['', 'Test error % on the 10,000 MNIST test images, as mean ± std over the seeds '
-              'where there are several; the best validation epoch is the one of the lowest '
-              'error on the 10,000 validation images (the last of the 60,000 training images). '
-              'Table 1 gives 11.97 ± 1.71 (M2) and 3.33 ± 0.14 (M1+M2) at N = 100.']
+        cells = [model, '%d' % n, how, ', '.join(str(r['seed']) for r in group),
+                 '%d' % epochs[0] if len(epochs) == 1 else '%d-%d' % (epochs[0], epochs[-1]),
+                 spread([r['test_error'] for r in group]),
+                 spread([r['best_valid_test_error'] for r in group])]
+        if on_mnist:
+            cells.append('' if paper(group[0]) is None else '%.2f' % paper(group[0]))
+        lines.append('| %s |' % ' | '.join(cells))
+    datasets = sorted({r['dataset'] for r in runs}, key=lambda d: (d != 'mnist', d))
+    tested_on = (data.test_images(datasets[0]) if len(datasets) == 1 else ', '.join(
+        '%s (rows on %s)' % (data.test_images(d), d) for d in datasets))
+    lines += ['', 'Test error %% on %s, as mean ± std over the seeds where there are several; '
+              'the best validation epoch is the one of the lowest error on the validation '
+              'images (the training images after a run\'s first N: the last 10,000 of '
+              'MNIST\'s 60,000 at Kingma\'s 50,000).' % tested_on]
+    if on_mnist:
+        lines[-1] += (' Table 1 gives 11.97 ± 1.71 (M2) and 3.33 ± 0.14 (M1+M2) at N = 100.')
+    others = [d for d in datasets if d != 'mnist']
+    if others:
+        lines.append('Runs on %s stand beside no Table 1 number: Table 1 was measured on %s.'
+                     % (', '.join(others), data.test_images('mnist')))
     return '\n'.join(lines) + '\n'
 
 
@@ -242,8 +265,9 @@ def curves(runs, path):
                 '' if r['settings'] == "Kingma's" else ' (%s)' % r['settings'])
             ax.plot(epochs, test, color=colours[i], label=label + ': test')
             ax.plot(epochs, valid, '--', color=colours[i], lw=0.8, label=label + ': validation')
-        for n in sorted({r['n_labels'] for r, _, _ in mine} & set(m1.PAPER_N)):
-            ax.axhline(m1.PAPER[model][m1.PAPER_N.index(n)], color='grey', ls=':', lw=0.8)
+        papers = sorted({paper(r) for r, _, _ in mine} - {None})  # on MNIST alone
+        for error in papers:
+            ax.axhline(error, color='grey', ls=':', lw=0.8)
         ax.set_yscale('log')  # error % on plain numbers, not 4 x 10^1
         low, high = ax.get_ylim()
         ax.set_yticks([t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100) if low <= t <= high])
@@ -252,7 +276,7 @@ def curves(runs, path):
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_xlabel('epoch')
         ax.set_ylabel('error %')
-        ax.set_title('%s (dotted: Table 1)' % model)
+        ax.set_title(model + (' (dotted: Table 1)' if papers else ''))
     fig.tight_layout()
     for ax in axes[0]:  # below the panels, so the curves and ticks stay clear; the saved
         ax.legend(fontsize=7, loc='upper center', bbox_to_anchor=(0.5, -0.12))  # image grows

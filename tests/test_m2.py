@@ -540,16 +540,21 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
     how = ('sample, the first 1000 training images, H = 16, 5 steps an epoch, z of 4 '
            'dimensions')  # TINY's departures from Kingma's
     assert summary == [
-        {'model': 'M2', 'n_labels': 100, 'seed': 3, 'epochs': 3,
+        {'model': 'M2', 'n_labels': 100, 'seed': 3, 'dataset': 'sample', 'epochs': 3,
          'test_error': float(rows[-1][-1]),
          'best_valid_test_error': float(min(rows, key=lambda r: float(r[-2]))[-1]),
          'settings': how},
-        {'model': 'M2', 'n_labels': 100, 'seed': 4, 'epochs': 2,
+        {'model': 'M2', 'n_labels': 100, 'seed': 4, 'dataset': 'sample', 'epochs': 2,
          'test_error': float(rows[1][-1]), 'best_valid_test_error': float(rows[0][-1]),
          'settings': how}]
     table = (tmp_path / 'res' / 'table.md').read_text().splitlines()
     assert table[2].startswith('| M2 | 100 | %s | 3, 4 | 2-3 | ' % how)
-    assert table[2].endswith(' | 11.97 |')
+    # the sample's test images: no Table 1 column beside them, and the caption says so
+    assert 'Table 1' not in table[0] and table[2].count('|') == 8
+    assert table[4].startswith('Test error % on the 1,000 test images of the bundled MNIST '
+                               'sample, as mean ± std')
+    assert table[5] == ('Runs on sample stand beside no Table 1 number: Table 1 was measured '
+                        'on the 10,000 MNIST test images.')
     assert (tmp_path / 'res' / 'curves.png').stat().st_size > 0
     for run in (uninterrupted, other):  # each run beside the table, as results/ keeps runs
         kept = tmp_path / 'res' / run.name
@@ -618,7 +623,7 @@ def test_each_run_has_its_own_colour_in_the_curves(tmp_path, monkeypatch):
     drawn = []  # the figure, not the PNG: its lines' colours
     monkeypatch.setattr(m2_results, 'save_figure', lambda fig, path, **kw: drawn.append(fig))
     for k in (3, 12, 25):  # past matplotlib's ten, which came round again at the 11th
-        runs = [(dict(model='M1+M2', n_labels=100, seed=s, settings="Kingma's"),
+        runs = [(dict(model='M1+M2', n_labels=100, seed=s, dataset='mnist', settings="Kingma's"),
                  [5.0, 4.0], [5.5, 4.5]) for s in range(k)]
         m2_results.curves(runs, str(tmp_path / 'curves.png'))
         fig = drawn.pop()
@@ -629,6 +634,19 @@ def test_each_run_has_its_own_colour_in_the_curves(tmp_path, monkeypatch):
         valid = [matplotlib.colors.to_rgba(line.get_color()) for line in lines
                  if line.get_linestyle() == '--']
         assert len(set(test)) == k and test == valid  # a run's two lines share its colour
+
+
+def test_the_curves_draw_table_1_beside_runs_on_mnist_alone(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(m2_results, 'save_figure', lambda fig, path, **kw: drawn.append(fig))
+    for dataset, table_1 in (('mnist', [3.33]), ('sample', [])):
+        run = dict(model='M1+M2', n_labels=100, seed=0, dataset=dataset, settings="Kingma's")
+        m2_results.curves([(run, [5.0, 4.0], [5.5, 4.5])], str(tmp_path / 'curves.png'))
+        ax = drawn.pop().axes[0]
+        assert [line.get_ydata()[0] for line in ax.get_lines()
+                if line.get_linestyle() == ':'] == table_1
+        assert ax.get_title() == 'M1+M2' + (' (dotted: Table 1)' if table_1 else '')
+        m2_results.plt.close(ax.figure)
 
 
 def test_runs_of_other_settings_are_apart_in_the_table():
@@ -652,10 +670,22 @@ def test_runs_of_other_settings_are_apart_in_the_table():
     assert m2_results.settings(other, dict(kingmas_m1, model=dict(
         kingmas_m1['model'], n_latent=20, activation='relu'))) == \
         "H = 500, chainer's first weights, M1 of z = 20, M1 of relu, M1 of 200 epochs"
-    run = dict(model='M1+M2', n_labels=100, epochs=500, test_error=5.0, best_valid_test_error=5.0)
+    run = dict(model='M1+M2', n_labels=100, dataset='mnist', epochs=500, test_error=5.0,
+               best_valid_test_error=5.0)
     rows = m2_results.table([dict(run, seed=0, settings="Kingma's"),
                              dict(run, seed=1, settings=m2_results.settings(other)),
                              dict(run, seed=2, settings="Kingma's", test_error=4.0)])
     rows = rows.splitlines()
     assert rows[2] == "| M1+M2 | 100 | Kingma's | 0, 2 | 500 | 4.50 ± 0.50 | 5.00 ± 0.00 | 3.33 |"
     assert rows[3].startswith("| M1+M2 | 100 | H = 500, chainer's first weights | 1 | 500 | 5.00 |")
+    assert rows[5].startswith('Test error % on the 10,000 MNIST test images, as mean ± std')
+    assert rows[5].endswith('Table 1 gives 11.97 ± 1.71 (M2) and 3.33 ± 0.14 (M1+M2) at N = 100.')
+    # beside a run on other data: its row has no Table 1 number, and the caption says why
+    fashion = dict(run, seed=3, dataset='fashion-mnist', settings=m2_results.settings(
+        dict(flags, dataset='fashion-mnist')))
+    rows = m2_results.table([dict(run, seed=0, settings="Kingma's"), fashion]).splitlines()
+    assert rows[2].endswith(' | 3.33 |') and rows[3].endswith(' | 5.00 | 5.00 |  |')
+    assert rows[5].startswith('Test error % on the 10,000 MNIST test images (rows on mnist), '
+                              'the 10,000 Fashion-MNIST test images (rows on fashion-mnist), ')
+    assert rows[6] == ('Runs on fashion-mnist stand beside no Table 1 number: Table 1 was '
+                       'measured on the 10,000 MNIST test images.')

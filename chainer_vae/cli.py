@@ -10,10 +10,12 @@ Inside ``command``: an ``errors.Failure`` (bad data, a run that cannot be used, 
 the command with ``PROG: error: <its message>`` and exit 1; so do an OS fault (``cannot
 write in ...``) and running out of memory; SIGINT, SIGTERM and SIGHUP end it with
 ``PROG: error: interrupted (SIGTERM)`` and 128 + the signal's number (130, 143, 129).
-A closed or full stdout ends the output, not the work.
+A closed or full stdout ends the output, not the work. Running out of memory before the
+work begins (chainer's imports under a small ``ulimit -v``) is one line too, exit 1.
 """
 import argparse
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -134,6 +136,12 @@ def quiet():
 
 def fail(prog, message, code=1):
     """``PROG: error: MESSAGE`` on stderr (where there is one), and exit ``code``."""
+    say(prog, message)
+    sys.exit(code)
+
+
+def say(prog, message):
+    """The line of ``fail``, the signals ignored from then on: the process ends."""
     for signum in interrupt.SIGNALS:  # a burst of Ctrl-C's does not break the exit
         with contextlib.suppress(ValueError, OSError):
             signal.signal(signum, signal.SIG_IGN)
@@ -141,7 +149,35 @@ def fail(prog, message, code=1):
         with contextlib.suppress(OSError, ValueError, AttributeError):  # a closed stderr
             sys.stderr.write('%s: error: %s\n' % (prog, message))
             sys.stderr.flush()
-    sys.exit(code)
+
+
+def started_as():
+    """The PROG of the command this process was started as, from its command line (before
+    its parser exists): X for ``python -m chainer_vae.X``, else train_vae.py (the package's
+    own command)."""
+    argv = getattr(sys, 'orig_argv', [])
+    module = argv[argv.index('-m') + 1] if '-m' in argv[:-1] else ''
+    return module.split('.', 1)[1] if module.startswith('chainer_vae.') else 'train_vae.py'
+
+
+_excepthook = []  # Python's hook, while the command's own is in place (until its work begins)
+
+
+def hold_out_of_memory():
+    """Until the command's work begins (``command``), running out of memory that nothing
+    caught -- in the imports, chainer's under a small ``ulimit -v`` -- ends it with one line
+    and exit 1 (Python's exit for an uncaught error), not a traceback of the imports."""
+    def one_line(kind, error, traceback):
+        if issubclass(kind, MemoryError) or (issubclass(kind, OSError)
+                                             and error.errno == errno.ENOMEM):
+            why = (error.strerror if isinstance(error, OSError)
+                   else (str(error).splitlines() or [kind.__name__])[0])
+            say(started_as(), 'out of memory while loading its libraries (%s): it needs more '
+                'memory than this process may have' % why)
+        else:
+            _excepthook[0](kind, error, traceback)
+    _excepthook.append(sys.excepthook)
+    sys.excepthook = one_line
 
 
 def guard_standard_streams(prog):
@@ -183,6 +219,8 @@ def command(prog, writes_in=None, faults=True):
     """The work of command ``prog``, ended by one line and an exit code on any failure
     (``faults=False``: on our own failures and signals alone, for a script's work)."""
     guard_standard_streams(prog)
+    if _excepthook:  # from here on, the command's own faults are its (or its script's)
+        sys.excepthook = _excepthook.pop()
     interrupt.install()  # SIGINT, SIGTERM and SIGHUP: one line (signals held since import)
     this = Command(prog, writes_in)
     try:

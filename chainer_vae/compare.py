@@ -17,7 +17,8 @@ seed 0 ran on NumPy 2.4: the same start, float sums apart in their last bits):
     verdict: reproduced: within 3 sd of the seeds' mean at 100 of 100 epochs, 75 needed (the
              2017 run: 100)
 
-and how far it is from the 2017 log epoch by epoch. A run that is not the legacy
+and how far it is from the 2017 log epoch by epoch; the epochs of a run past the band's have
+no verdict, and a line says so. A run that is not the legacy
 configuration gets one line saying what differs, and no verdict.
 """
 import os
@@ -134,6 +135,9 @@ def verdict(log, legacy, band, seeds):
                                          len(near_2017)))
     if n < len(band['test_loss'][0]):
         lines.append('(over its %d epochs; the band has %d)' % (n, len(band['test_loss'][0])))
+    if len(log['epoch']) > n:
+        lines.append('epochs %d to %d lie beyond the band\'s %d epochs and have no verdict'
+                     % (n + 1, len(log['epoch']), n))
     return lines
 
 

@@ -39,6 +39,8 @@ CLASSES = {
     # Kuzushiji-MNIST: the ten cursive hiragana お き す つ な は ま や れ を, in romaji
     'kmnist': ('o', 'ki', 'su', 'tsu', 'na', 'ha', 'ma', 'ya', 're', 'wo'),
 }
+# the test images of the named sets (the published splits; the bundled sample's 1,000)
+N_TEST = {'mnist': 10000, 'fashion-mnist': 10000, 'kmnist': 10000, 'sample': 1000}
 DataSet = collections.namedtuple('DataSet', 'x_train x_test y_train y_test shape classes')
 SAMPLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'mnist_sample')
 
@@ -171,6 +173,18 @@ def load_for_run(config, data_dir=None, grey=False):
     d = config['data']
     return prepare(d['dataset'], data_dir or d['data_dir'], d['image_size'],
                    d['binarize'] and not grey)
+
+
+def test_images(dataset, n_test=None):
+    """The test images that a result of a run on ``dataset`` was measured on, in words, for
+    its caption: 'the 10,000 MNIST test images', 'the 1,000 test images of the bundled MNIST
+    sample', 'the 12 test images of PATH'."""
+    n = '{:,}'.format(n_test or N_TEST[dataset])
+    if dataset == 'sample':
+        return 'the %s test images of the bundled MNIST sample' % n
+    if dataset in DATASETS:
+        return 'the %s %s test images' % (n, download.SOURCES[dataset].title)
+    return 'the %s test images of %s' % (n, dataset)
 
 
 def load_set(dataset='mnist', data_dir=None, image_size=None):

@@ -5,30 +5,38 @@ their run folders' config.json and log.csv alone, so also from runs still going.
 
 writes into DIR:
   summary.json  a list of the runs, each {"model": "M1+M2" or "M2", "n_labels": N,
-                "seed": s, "epochs": epochs logged, "test_error": % at the last epoch,
+                "seed": s, "dataset": its --dataset, "epochs": epochs logged,
+                "test_error": % at the last epoch,
                 "best_valid_test_error": % at the epoch of the lowest validation error,
                 "settings": where the run or its M1 departs from Kingma's ("Kingma's"
                 where neither does), and its M1's epochs}
   table.md      for each model, N and settings, the test errors as mean ± std over the
-                runs (seeds), beside the paper's
+                runs (seeds), beside the paper's where the runs are on MNIST (Table 1 is
+                on its test images; a run on other data gets a line saying so)
   curves.png    validation (dashed) and test error (solid) against epochs, a line each run
   RUN/          for each run (and the M1 run of an M1+M2 one), under its folder's name: its
                 log.csv and its config.json without this machine's folders (data_dir null,
                 the M1 run by its folder's name), as results/ keeps runs
+
+DIR is never a run folder that it reads (a run's, or its M1's), nor inside one, nor does it
+hold one under a copy's name: a run whose config.json were replaced by its portable copy
+could not go on. A run given twice (by another path, a link) is one line too, not two
+seeds.
 
 ``--epoch E`` makes summary.json, table.md and curves.png as at epoch E (a run with fewer
 epochs as far as it got; the kept copies stay whole), so seeds that have run on to
 different epochs are put side by side at one.
 
 A RUN_DIR may be such a kept copy (results/m2/m1m2_n100_s0): its M1 is the folder of that
-name beside it, so a table is made again from the runs kept in results/ and new ones.
+name beside it, so a table is made again from the runs kept in results/ and new ones (into
+the same DIR: a kept copy, nothing but config.json and log.csv, is written again as itself).
 """
 import json
 import os
 
 import numpy as np
 
-from chainer_vae import checkpoint, cli, config as run_config, errors, files, paper, runlog
+from chainer_vae import checkpoint, cli, config as run_config, data, errors, files, paper, runlog
 from chainer_vae.plotting import plt, save_figure, ticker
 
 OUTPUTS = ('summary.json', 'table.md', 'curves.png')
@@ -89,15 +97,17 @@ def read_run(run_dir, epoch=None):
     m1_dir = m1_dir_of(run_dir, config)
     m1_config = m1_dir and run_config.read(os.path.join(m1_dir, files.CONFIG))
     entry = {'model': config['model'], 'n_labels': config['flags']['labels'],
-             'seed': config['flags']['seed'], 'epochs': len(rows),
+             'seed': config['flags']['seed'], 'dataset': config['flags']['dataset'],
+             'epochs': len(rows),
              'test_error': float(test[-1]), 'best_valid_test_error': float(test[np.argmin(valid)]),
              'settings': settings(config['flags'], m1_config)}
     return entry, valid, test
 
 
 def portable_runs(run_dirs):
-    """{folder name: (config with no machine-local folder, log.csv's bytes)} of the runs and
-    of the M1 runs they learnt from; one line for two runs of the same folder name."""
+    """{folder name: (the folder, its config with no machine-local folder, log.csv's
+    bytes)} of the runs and of the M1 runs they learnt from; one line for two runs of the
+    same folder name."""
     runs = {}
 
     def add(run_dir, config):
@@ -129,8 +139,52 @@ def portable_runs(run_dirs):
         log = files.read_or_none(os.path.join(run_dir, files.LOG))
         if log is None:
             raise ResultsError('%s: no %s to keep beside the table' % (run_dir, files.LOG))
-        copies[name] = config, log
+        copies[name] = run_dir, config, log
     return copies
+
+
+def given_once(run_dirs):
+    """Refuse a run given twice (by one path or two, a link say): it would count as two
+    seeds, a spread of 0."""
+    seen = {}
+    for run_dir in run_dirs:
+        real = os.path.realpath(run_dir)
+        if real in seen:
+            raise ResultsError('%s and %s: the same run given twice (one seed, not two)'
+                               % (seen[real], run_dir))
+        seen[real] = run_dir
+
+
+def within(path, folder):
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def kept_copy(folder):
+    """True for a run kept beside a table (results/m2/m1m2_n100_s0): nothing but its
+    config.json and log.csv, and the list of the files written there."""
+    return set(os.listdir(folder)) <= {files.CONFIG, files.LOG, files.WRITTEN, files.LOCK}
+
+
+def check_out(out, copies):
+    """Refuse an ``out`` that would write into a folder read from (a run or its M1): a run's
+    config.json replaced by its portable copy loses the M1's path, and the run cannot go on.
+    A kept copy alone is written again, as itself, under its own name."""
+    real_out = os.path.realpath(out)
+    read = [(name, run_dir, os.path.realpath(run_dir)) for name, (run_dir, _, _) in
+            copies.items()]
+    for _, run_dir, real in read:
+        if within(real_out, real):
+            raise ResultsError('--out %s: inside the run folder %s, which it reads: the results '
+                               'go into a folder of their own' % (out, run_dir))
+    for name in copies:
+        target = os.path.realpath(os.path.join(out, name))
+        for source, run_dir, real in read:
+            if within(target, real) and not (source == name and target == real
+                                             and kept_copy(run_dir)):
+                raise ResultsError('--out %s: the copy of %s would be written over the run '
+                                   'folder %s, which it reads (its config.json would lose its '
+                                   'own folders, and the run could not go on): the results go '
+                                   'into another folder' % (out, name, run_dir))
 
 
 def spread(values):
@@ -138,27 +192,47 @@ def spread(values):
             else '%.2f' % values[0])
 
 
+def table1(run):
+    """Table 1's test error % for the run's model and N (None where it has none): for runs
+    on MNIST alone, the data it was measured on."""
+    if run['dataset'] != 'mnist' or run['n_labels'] not in paper.TABLE1_N:
+        return None
+    return paper.TABLE1[run['model']][paper.TABLE1_N.index(run['n_labels'])]
+
+
 def table(runs):
-    """table.md: a row for each model, N and settings, beside Table 1."""
+    """table.md: a row for each model, N and settings, beside Table 1 where on MNIST; the
+    caption names the test images of each data set."""
+    on_mnist = any(r['dataset'] == 'mnist' for r in runs)
     lines = ['| model | N labels | settings | seeds | epochs | test error % at the last epoch | '
-             'at the best validation epoch | Kingma et al. 2014, Table 1 |', '|---' * 8 + '|']
+             'at the best validation epoch |' + (' Kingma et al. 2014, Table 1 |' if on_mnist
+                                                 else ''), '|---' * (7 + on_mnist) + '|']
     key = lambda r: (r['model'], r['n_labels'], r['settings'])  # noqa: E731
     groups = sorted({key(r) for r in runs}, key=lambda g: (run_config.M2_MODELS.index(g[0]), g[1],
                                                             g[2] != "Kingma's", g[2]))
     for model, n, how in groups:
-        group = [r for r in runs if key(r) == (model, n, how)]
+        group = [r for r in runs if key(r) == (model, n, how)]  # one data set: in the settings
         epochs = sorted({r['epochs'] for r in group})
-        table1 = paper.TABLE1[model][paper.TABLE1_N.index(n)] if n in paper.TABLE1_N else None
-        lines.append('| %s | %d | %s | %s | %s | %s | %s | %s |' % (
-            model, n, how, ', '.join(str(r['seed']) for r in group),
-            '%d' % epochs[0] if len(epochs) == 1 else '%d-%d' % (epochs[0], epochs[-1]),
-            spread([r['test_error'] for r in group]),
-            spread([r['best_valid_test_error'] for r in group]),
-            '' if table1 is None else '%.2f' % table1))
-    lines += ['', 'Test error % on the 10,000 MNIST test images, as mean ± std over the seeds '
-              'where there are several; the best validation epoch is the one of the lowest '
-              'error on the 10,000 validation images (the last of the 60,000 training images). '
-              'Table 1 gives 11.97 ± 1.71 (M2) and 3.33 ± 0.14 (M1+M2) at N = 100.']
+        cells = [model, '%d' % n, how, ', '.join(str(r['seed']) for r in group),
+                 '%d' % epochs[0] if len(epochs) == 1 else '%d-%d' % (epochs[0], epochs[-1]),
+                 spread([r['test_error'] for r in group]),
+                 spread([r['best_valid_test_error'] for r in group])]
+        if on_mnist:
+            cells.append('' if table1(group[0]) is None else '%.2f' % table1(group[0]))
+        lines.append('| %s |' % ' | '.join(cells))
+    datasets = sorted({r['dataset'] for r in runs}, key=lambda d: (d != 'mnist', d))
+    tested_on = (data.test_images(datasets[0]) if len(datasets) == 1 else ', '.join(
+        '%s (rows on %s)' % (data.test_images(d), d) for d in datasets))
+    lines += ['', 'Test error %% on %s, as mean ± std over the seeds where there are several; '
+              'the best validation epoch is the one of the lowest error on the validation '
+              'images (the training images after a run\'s first N: the last 10,000 of '
+              'MNIST\'s 60,000 at Kingma\'s 50,000).' % tested_on]
+    if on_mnist:
+        lines[-1] += (' Table 1 gives 11.97 ± 1.71 (M2) and 3.33 ± 0.14 (M1+M2) at N = 100.')
+    others = [d for d in datasets if d != 'mnist']
+    if others:
+        lines.append('Runs on %s stand beside no Table 1 number: Table 1 was measured on %s.'
+                     % (', '.join(others), data.test_images('mnist')))
     return '\n'.join(lines) + '\n'
 
 
@@ -186,8 +260,9 @@ def curves(runs, path):
                 '' if r['settings'] == "Kingma's" else ' (%s)' % r['settings'])
             ax.plot(epochs, test, color=colours[i], label=label + ': test')
             ax.plot(epochs, valid, '--', color=colours[i], lw=0.8, label=label + ': validation')
-        for n in sorted({r['n_labels'] for r, _, _ in mine} & set(paper.TABLE1_N)):
-            ax.axhline(paper.TABLE1[model][paper.TABLE1_N.index(n)], color='grey', ls=':', lw=0.8)
+        papers = sorted({table1(r) for r, _, _ in mine} - {None})  # on MNIST alone
+        for error in papers:
+            ax.axhline(error, color='grey', ls=':', lw=0.8)
         ax.set_yscale('log')  # error % on plain numbers, not 4 x 10^1
         low, high = ax.get_ylim()
         ax.set_yticks([t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100) if low <= t <= high])
@@ -196,7 +271,7 @@ def curves(runs, path):
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_xlabel('epoch')
         ax.set_ylabel('error %')
-        ax.set_title('%s (dotted: Table 1)' % model)
+        ax.set_title(model + (' (dotted: Table 1)' if papers else ''))
     fig.tight_layout()
     for ax in axes[0]:  # below the panels, so the curves and ticks stay clear; the saved
         ax.legend(fontsize=7, loc='upper center', bbox_to_anchor=(0.5, -0.12))  # image grows
@@ -213,8 +288,10 @@ def main(argv=None):
     p.add_argument('--out', required=True, help='folder for summary.json, table.md, curves.png')
     args = p.parse_args(argv)
     with cli.command('m2_results', writes_in=args.out):
+        given_once(args.runs)
         runs = [read_run(run, args.epoch) for run in args.runs]
         copies = portable_runs(args.runs)
+        check_out(args.out, copies)  # before the lock: it too is written in --out
         summary = json.dumps([r for r, _, _ in runs], indent=1).encode()
         text = table([r for r, _, _ in runs])
         with files.Lock(args.out).acquire():  # no other m2_results writes here meanwhile
@@ -222,7 +299,7 @@ def main(argv=None):
             files.write_bytes(os.path.join(args.out, OUTPUTS[1]), text.encode())
             curves(runs, os.path.join(args.out, OUTPUTS[2]))
             files.record(args.out, OUTPUTS)
-            for name, (config, log) in copies.items():
+            for name, (_, config, log) in copies.items():
                 folder = os.path.join(args.out, name)
                 os.makedirs(folder, exist_ok=True)
                 text_of = json.dumps(config, indent=1).encode()

@@ -6,7 +6,8 @@ curve over it.
 
 Trains ``python -m chainer_vae --seed S --epoch E`` (train_vae.py's command) into
 DIR/seed<S> for each seed -- a finished run is kept, a stopped one resumed, and a folder
-holding a run of other settings refused -- then writes into DIR:
+holding a run of other settings refused; a signal to this command, even kill -9 (on Linux),
+ends the seed's run too, its last epoch kept -- then writes into DIR:
   band.csv  per epoch and loss: the mean, min, max and standard deviation over the seeds
             (and their number)
   band.md   the band at a few epochs beside the 2017 run, and at how many epochs the
@@ -17,6 +18,7 @@ A band ships in the package (chainer_vae/reference/seed_band.csv, 5 seeds x 100 
 chainer_vae.compare's verdict is made against it.
 """
 import csv
+import ctypes
 import io
 import os
 import signal
@@ -58,6 +60,27 @@ def check_folder(run, seed, data_dir):
                            'another --out' % (run, '; '.join(differ)))
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def ended_with_this_process():
+    """A preexec_fn for a seed's run: Linux sends it SIGTERM when this process dies, even
+    by kill -9 (prctl's PR_SET_PDEATHSIG), so that no orphan trains on holding its folder's
+    lock, which would refuse the same command run again; the run's SIGTERM keeps its last
+    finished epoch. None elsewhere (there an orphan is ended by hand)."""
+    if not sys.platform.startswith('linux'):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls
+    parent = os.getpid()
+
+    def in_the_child():
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # died before the line above: no signal would come
+            os._exit(128 + signal.SIGTERM)
+
+    return in_the_child
+
+
 def train_seed(out, seed, epochs, data_dir, this):
     """The seed's run in out/seed<seed>, trained, resumed or kept; return its folder."""
     run = os.path.join(out, 'seed%d' % seed)
@@ -73,7 +96,8 @@ def train_seed(out, seed, epochs, data_dir, this):
             command += ['--data-dir', data_dir]
     print('seed %d: python -m chainer_vae %s' % (seed, ' '.join(command)), flush=True)
     child = subprocess.Popen([sys.executable, '-m', 'chainer_vae'] + command,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=ended_with_this_process())
     this.kept = lambda: 'the runs keep their checkpoints: the same command goes on'
     try:
         _, err = child.communicate()

@@ -21,6 +21,9 @@ each picture by its name for --only (default: all):
   comparison       legacy_comparison.md: the verdict against the 2017 run (compare.py), for a
                    run of the legacy configuration
   graph            graph.png, graph.svg: graph.dot through Graphviz's dot, where installed
+A picture that the run cannot give (mapping of a dimz other than 2, the morphs of images
+without labels, the graph without Graphviz, the comparison of a run of other settings) is
+skipped, or, named in --only, one line saying why, and nothing is drawn.
 The pictures are drawn in a staging folder and moved in together: an interrupt or a full
 disk leaves the earlier ones whole.
 """
@@ -236,6 +239,23 @@ def morph_name(start, end, last, n_latent):
     return 'vae_%dto%d_dim%d.gif' % (start, end, n_latent)
 
 
+def why_not(name, config, dataset):
+    """Why the run (its config, its data.DataSet) cannot give picture ``name``; None where
+    it can."""
+    if name == 'mapping' and config['model']['n_latent'] != 2:
+        return ('the manifold is drawn over a z of 2 dimensions, and this run has dimz = %d'
+                % config['model']['n_latent'])
+    if name in ('morph', 'all_pairs') and len(dataset.classes) < 2:
+        return ("a morph goes from the code of one class to another's, and this run's images "
+                "have no labels")
+    if name == 'graph' and shutil.which('dot') is None:
+        return "Graphviz's dot is not installed (Debian: apt-get install graphviz)"
+    if name == 'comparison' and compare.differences(config):
+        return ('this run is not the legacy configuration (%s): no verdict against the 2017 '
+                'run' % '; '.join(compare.differences(config)))
+    return None
+
+
 def picture_names(text):
     names = [n.strip() for n in text.split(',') if n.strip()]
     unknown = [n for n in names if n not in PICTURES]
@@ -265,6 +285,8 @@ def main(argv=None):
         p.error('--start and --end go together')
     out = args.out or args.run_dir
     wanted = [n for n in args.only or PICTURES if not (n == 'kl' and args.no_kl)]
+    if not wanted:
+        p.error('--only kl with --no-kl: nothing to draw')
     with cli.command('visualize', writes_in=out) as this, files.Lock(out).acquire():
         # locked from before the model is read: no run, nor another visualize, writes here,
         # and a run that --force replaces meanwhile does not get the old model's pictures
@@ -272,6 +294,10 @@ def main(argv=None):
         log = runlog.read(os.path.join(args.run_dir, files.LOG))  # checked before drawing
         runlog.read(args.legacy_log)
         dataset = data.load_for_run(config, args.data_dir)
+        for name in args.only or ():  # asked by name: one line why not, before any drawing
+            why = why_not(name, config, dataset)
+            if why:
+                p.error('--only %s: %s' % (name, why))
         last = len(dataset.classes) - 1
         asked = [] if args.start is None else [(args.start, args.end)]
         if not all(0 <= c <= last for c in sum(asked, ())):

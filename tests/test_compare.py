@@ -166,6 +166,20 @@ def test_a_band_shorter_than_the_run_and_a_seed_of_the_band(tmp_path):
     assert lines[3] == "epoch 100 (past the band's 20 epochs): test loss %.2f against the " \
         "2017 run's %.2f" % (member['test_loss'][-1], LEGACY['test_loss'][-1])
     assert 'over epochs 10 to 100' in lines[4] and lines[5].startswith('verdict: reproduced')
+    assert lines[6:] == ["epochs 21 to 100 lie beyond the band's 20 epochs and have no verdict"]
+
+
+def test_the_epochs_of_a_run_past_the_band_are_said_to_have_no_verdict(tmp_path):
+    """A run of 150 epochs: the verdict is on the band's 100, and a line says the rest have
+    none (it said nothing of them)."""
+    longer = {k: v + [v[-1]] * 50 for k, v in shifted(LEGACY, 0.2).items()}
+    write_run(tmp_path / 'run', longer)
+    result = run_module('compare', tmp_path / 'run')
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-2].startswith('verdict: reproduced: within 3 sd of the seeds\' mean at ')
+    assert ' of 100 epochs, 75 needed' in lines[-2]
+    assert lines[-1] == "epochs 101 to 150 lie beyond the band's 100 epochs and have no verdict"
 
 
 def test_the_band_file_is_the_seed_bands(tmp_path):

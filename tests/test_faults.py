@@ -485,3 +485,38 @@ MEMORY_LIMIT = '''
 import resource
 resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 '''
+
+
+# an address space that chainer's imports do not fit in (this machine: they fail inside
+# `import chainer` at 150,000 KiB, as under `ulimit -v 150000`)
+SMALL_ADDRESS_SPACE = 150000 * 1024
+
+
+def _small_address_space():
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (SMALL_ADDRESS_SPACE, SMALL_ADDRESS_SPACE))
+
+
+@pytest.mark.parametrize('command, prog', [
+    ([os.path.join(REPO, 'train_vae.py'), '--dataset', 'sample'], 'train_vae.py'),
+    (['-m', 'chainer_vae', '--dataset', 'sample'], 'train_vae.py'),
+    (['-m', 'chainer_vae.compare', 'RUN'], 'compare'),
+    (['-m', 'chainer_vae.visualize', 'RUN'], 'visualize'),
+    (['-m', 'chainer_vae.m2_results', 'RUN', '--out', 'OUT'], 'm2_results'),
+])
+def test_no_memory_for_chainers_imports_is_one_line(tmp_path, command, prog):
+    """It was a traceback of 32 lines inside `import chainer`."""
+    def started(args):
+        return subprocess.run([sys.executable] + args, capture_output=True, text=True,
+                              cwd=str(tmp_path), timeout=120, preexec_fn=_small_address_space,
+                              env=dict(os.environ, PYTHONPATH=REPO, OPENBLAS_NUM_THREADS='1'))
+
+    if 'MemoryError' not in started(['-c', 'import chainer_vae']).stderr:  # chainer within
+        pytest.skip('chainer is imported in %d KiB here' % (SMALL_ADDRESS_SPACE >> 10))
+    result = started([str(tmp_path) if a == 'RUN' else str(tmp_path / 'out') if a == 'OUT'
+                      else a for a in command])
+    assert result.returncode == 1 and result.stdout == ''
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        '%s: error: out of memory while loading its libraries (' % prog), result.stderr
+    assert os.listdir(str(tmp_path)) == []

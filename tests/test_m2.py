@@ -540,16 +540,21 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
     how = ('sample, the first 1000 training images, H = 16, 5 steps an epoch, z of 4 '
            'dimensions')  # TINY's departures from Kingma's
     assert summary == [
-        {'model': 'M2', 'n_labels': 100, 'seed': 3, 'epochs': 3,
+        {'model': 'M2', 'n_labels': 100, 'seed': 3, 'dataset': 'sample', 'epochs': 3,
          'test_error': float(rows[-1][-1]),
          'best_valid_test_error': float(min(rows, key=lambda r: float(r[-2]))[-1]),
          'settings': how},
-        {'model': 'M2', 'n_labels': 100, 'seed': 4, 'epochs': 2,
+        {'model': 'M2', 'n_labels': 100, 'seed': 4, 'dataset': 'sample', 'epochs': 2,
          'test_error': float(rows[1][-1]), 'best_valid_test_error': float(rows[0][-1]),
          'settings': how}]
     table = (tmp_path / 'res' / 'table.md').read_text().splitlines()
     assert table[2].startswith('| M2 | 100 | %s | 3, 4 | 2-3 | ' % how)
-    assert table[2].endswith(' | 11.97 |')
+    # the sample's test images: no Table 1 column beside them, and the caption says so
+    assert 'Table 1' not in table[0] and table[2].count('|') == 8
+    assert table[4].startswith('Test error % on the 1,000 test images of the bundled MNIST '
+                               'sample, as mean ± std')
+    assert table[5] == ('Runs on sample stand beside no Table 1 number: Table 1 was measured '
+                        'on the 10,000 MNIST test images.')
     assert (tmp_path / 'res' / 'curves.png').stat().st_size > 0
     for run in (uninterrupted, other):  # each run beside the table, as results/ keeps runs
         kept = tmp_path / 'res' / run.name
@@ -573,11 +578,52 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
     assert_m2_error(one_line(capsys, 1, exit), 'not an M2 run folder', prog='m2_results')
 
 
+def test_the_results_are_never_written_into_a_run_folder_they_read(tmp_path, m1_run, capsys,
+                                                                  in_process):
+    """--out the folder that holds the runs wrote each one's portable copy over its own
+    config.json: its M1's path lost, the run could not go on."""
+    runs = tmp_path / 'runs'
+    shutil.copytree(str(m1_run), str(runs / 'm1'))
+    result = run_module('m2', *TINY + ['--epoch', 1, '--m1', runs / 'm1', '-o', runs / 'm1m2',
+                                       '--data-dir', data.SAMPLE_DIR])
+    assert result.returncode == 0, result.stderr
+    os.symlink(str(runs), str(tmp_path / 'link'))
+
+    def contents():
+        return {str(p): p.read_bytes() for p in runs.rglob('*') if p.is_file()}
+
+    before = contents()
+    for out in (runs, tmp_path / 'link', runs / 'm1m2', runs / 'm1m2' / 'res', runs / 'm1'):
+        with pytest.raises(SystemExit) as exit:
+            m2_results.main([str(runs / 'm1m2'), '--out', str(out)])
+        assert_m2_error(one_line(capsys, 1, exit), '--out %s: ' % out, 'which it reads',
+                        prog='m2_results')
+        assert contents() == before  # nothing written, not even a lock
+    result = run_module('m2', '--resume-from', runs / 'm1m2', '--epoch', 2)
+    assert result.returncode == 0, result.stderr
+    # a kept copy (results/m2/NAME) is written again as itself, beside the others
+    m2_results.main([str(runs / 'm1m2'), '--out', str(tmp_path / 'res')])
+    kept = (tmp_path / 'res' / 'm1m2' / 'config.json').read_bytes()
+    m2_results.main([str(tmp_path / 'res' / 'm1m2'), '--out', str(tmp_path / 'res')])
+    assert (tmp_path / 'res' / 'm1m2' / 'config.json').read_bytes() == kept
+
+
+def test_a_run_given_twice_is_one_line(tmp_path, uninterrupted, capsys, in_process):
+    """Not two seeds of one row, their spread a "± 0.00"."""
+    os.symlink(str(uninterrupted), str(tmp_path / 'link'))
+    for again in (uninterrupted, tmp_path / 'link', str(uninterrupted) + os.sep):
+        with pytest.raises(SystemExit) as exit:
+            m2_results.main([str(uninterrupted), str(again), '--out', str(tmp_path / 'res')])
+        assert_m2_error(one_line(capsys, 1, exit), '%s and %s: the same run given twice'
+                        % (uninterrupted, again), prog='m2_results')
+    assert not (tmp_path / 'res').exists()
+
+
 def test_each_run_has_its_own_colour_in_the_curves(tmp_path, monkeypatch):
     drawn = []  # the figure, not the PNG: its lines' colours
     monkeypatch.setattr(m2_results, 'save_figure', lambda fig, path, **kw: drawn.append(fig))
     for k in (3, 12, 25):  # past matplotlib's ten, which came round again at the 11th
-        runs = [(dict(model='M1+M2', n_labels=100, seed=s, settings="Kingma's"),
+        runs = [(dict(model='M1+M2', n_labels=100, seed=s, dataset='mnist', settings="Kingma's"),
                  [5.0, 4.0], [5.5, 4.5]) for s in range(k)]
         m2_results.curves(runs, str(tmp_path / 'curves.png'))
         fig = drawn.pop()
@@ -588,6 +634,19 @@ def test_each_run_has_its_own_colour_in_the_curves(tmp_path, monkeypatch):
         valid = [matplotlib.colors.to_rgba(line.get_color()) for line in lines
                  if line.get_linestyle() == '--']
         assert len(set(test)) == k and test == valid  # a run's two lines share its colour
+
+
+def test_the_curves_draw_table_1_beside_runs_on_mnist_alone(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(m2_results, 'save_figure', lambda fig, path, **kw: drawn.append(fig))
+    for dataset, table_1 in (('mnist', [3.33]), ('sample', [])):
+        run = dict(model='M1+M2', n_labels=100, seed=0, dataset=dataset, settings="Kingma's")
+        m2_results.curves([(run, [5.0, 4.0], [5.5, 4.5])], str(tmp_path / 'curves.png'))
+        ax = drawn.pop().axes[0]
+        assert [line.get_ydata()[0] for line in ax.get_lines()
+                if line.get_linestyle() == ':'] == table_1
+        assert ax.get_title() == 'M1+M2' + (' (dotted: Table 1)' if table_1 else '')
+        m2_results.plt.close(ax.figure)
 
 
 def test_runs_of_other_settings_are_apart_in_the_table():
@@ -611,10 +670,22 @@ def test_runs_of_other_settings_are_apart_in_the_table():
     assert m2_results.settings(other, dict(kingmas_m1, model=dict(
         kingmas_m1['model'], n_latent=20, activation='relu'))) == \
         "H = 500, chainer's first weights, M1 of z = 20, M1 of relu, M1 of 200 epochs"
-    run = dict(model='M1+M2', n_labels=100, epochs=500, test_error=5.0, best_valid_test_error=5.0)
+    run = dict(model='M1+M2', n_labels=100, dataset='mnist', epochs=500, test_error=5.0,
+               best_valid_test_error=5.0)
     rows = m2_results.table([dict(run, seed=0, settings="Kingma's"),
                              dict(run, seed=1, settings=m2_results.settings(other)),
                              dict(run, seed=2, settings="Kingma's", test_error=4.0)])
     rows = rows.splitlines()
     assert rows[2] == "| M1+M2 | 100 | Kingma's | 0, 2 | 500 | 4.50 ± 0.50 | 5.00 ± 0.00 | 3.33 |"
     assert rows[3].startswith("| M1+M2 | 100 | H = 500, chainer's first weights | 1 | 500 | 5.00 |")
+    assert rows[5].startswith('Test error % on the 10,000 MNIST test images, as mean ± std')
+    assert rows[5].endswith('Table 1 gives 11.97 ± 1.71 (M2) and 3.33 ± 0.14 (M1+M2) at N = 100.')
+    # beside a run on other data: its row has no Table 1 number, and the caption says why
+    fashion = dict(run, seed=3, dataset='fashion-mnist', settings=m2_results.settings(
+        dict(flags, dataset='fashion-mnist')))
+    rows = m2_results.table([dict(run, seed=0, settings="Kingma's"), fashion]).splitlines()
+    assert rows[2].endswith(' | 3.33 |') and rows[3].endswith(' | 5.00 | 5.00 |  |')
+    assert rows[5].startswith('Test error % on the 10,000 MNIST test images (rows on mnist), '
+                              'the 10,000 Fashion-MNIST test images (rows on fashion-mnist), ')
+    assert rows[6] == ('Runs on fashion-mnist stand beside no Table 1 number: Table 1 was '
+                       'measured on the 10,000 MNIST test images.')

@@ -414,6 +414,29 @@ def test_revive_without_a_script_is_one_line(tmp_path):
         '__main__.py)\n')
 
 
+@pytest.mark.parametrize('source', ['x = (\n', 'def f(:\n    pass\n', 'print(1)\n\tprint(2)\n'])
+def test_a_script_that_does_not_compile_gets_what_python_prints(tmp_path, source):
+    """Not a traceback through the runner's own frames."""
+    (tmp_path / 'broken.py').write_text(source)
+    runs = [subprocess.run(command + ['broken.py'], capture_output=True, text=True,
+                           cwd=str(tmp_path), timeout=120, env=dict(os.environ, PYTHONPATH=REPO))
+            for command in ([sys.executable], [sys.executable, '-m', 'chainer_vae.revival'])]
+    python, revived = runs
+    assert python.returncode == revived.returncode == 1
+    assert revived.stderr == python.stderr
+    assert python.stderr.startswith('  File "%s", ' % (tmp_path / 'broken.py'))
+
+
+def test_a_binary_file_is_one_syntax_error_as_in_python(tmp_path):
+    (tmp_path / 'image.py').write_bytes(b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00')
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.revival', 'image.py'],
+                            capture_output=True, text=True, cwd=str(tmp_path), timeout=120,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith('SyntaxError: '), result.stderr
+    assert len(result.stderr.splitlines()) <= 4  # at most python's File, line, caret, error
+
+
 def test_revive_runs_a_folder_with_a_main_as_python_would(tmp_path):
     (tmp_path / 'app').mkdir()
     (tmp_path / 'app' / '__main__.py').write_text(

@@ -1,4 +1,5 @@
 """The seed band: runs trained (or kept, or resumed) per seed, and their spread."""
+import contextlib
 import csv
 import os
 import shutil
@@ -140,6 +141,35 @@ def test_sigterm_ends_the_band_and_its_run_with_one_line(tmp_path):
     running = subprocess.run(['pgrep', '-f', str(tmp_path / 'seed0')], capture_output=True)
     assert running.stdout == b''  # the run was ended too
     assert len(runlog.parse(str(log))) >= 1
+
+
+def test_a_killed_band_leaves_no_run_training_on(tmp_path):
+    """kill -9 of seed_band: its seed's run ends too (SIGTERM, its epoch kept), and does
+    not hold its folder's lock against the same command run again."""
+    proc = subprocess.Popen([sys.executable, '-m', 'chainer_vae.seed_band', '--out', str(tmp_path),
+                             '--seeds', '0', '1', '--epoch', '50', '--data-dir', data.SAMPLE_DIR],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            start_new_session=True)
+    run = tmp_path / 'seed0'
+    try:
+        assert proc.stdout.readline().startswith('seed 0: python -m chainer_vae')
+        for _ in range(600):  # until the run has finished an epoch
+            if (run / 'log.csv').exists():
+                break
+            time.sleep(0.2)
+        proc.kill()
+        proc.communicate(timeout=60)
+        for _ in range(50):  # its run is gone within a few seconds
+            running = subprocess.run(['pgrep', '-f', str(run)], capture_output=True)
+            if running.stdout == b'':
+                break
+            time.sleep(0.2)
+        assert running.stdout == b'', 'the run trains on'
+    finally:  # a failed test leaves no run training on (an orphan stays in the group)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    done = run_cli('--resume-from', run, '--epoch', len(runlog.parse(str(run / 'log.csv'))) + 1)
+    assert done.returncode == 0, done.stderr
 
 
 STOP_IN_EPOCH_1 = '''

@@ -180,6 +180,7 @@ def test_a_directory_that_is_no_run_is_one_clear_line(tmp_path):
 
 @pytest.mark.parametrize('args, message', [
     (['--start', '3'], '--start and --end go together'),
+    (['--only', 'kl', '--no-kl'], '--only kl with --no-kl: nothing to draw'),
     (['--legacy-log', 'no-such.csv'], 'argument --legacy-log: no-such.csv: file not found'),
 ])
 def test_bad_flags_are_refused_before_drawing(pictures, args, message, capsys):
@@ -207,6 +208,60 @@ def test_an_interrupt_leaves_earlier_pictures_whole(pictures, tmp_path, monkeypa
     for name in ('reconstructions.png', 'vae_0to9.gif'):
         assert open(os.path.join(run, name), 'rb').read() == b'an earlier picture'
     assert not [f for f in os.listdir(run) if f.startswith('.visualize-')]
+
+
+@pytest.fixture(scope='module')
+def unlabelled_run(tmp_path_factory):
+    """A dimz = 4 run of one's own images without labels (a flat folder of PNGs)."""
+    folder = tmp_path_factory.mktemp('own')
+    (folder / 'images').mkdir()
+    x_train = data.load('sample')[0]
+    for i in range(40):
+        Image.fromarray((x_train[i].reshape(28, 28) * 255).astype(np.uint8)).save(
+            str(folder / 'images' / ('%02d.png' % i)))
+    run = str(folder / 'run')
+    result = run_cli('--dataset', folder / 'images', '-e', '1', '-z', '4', '--n-hidden', '16',
+                     '-b', '10', '--seed', '0', '-o', run)
+    assert result.returncode == 0, result.stderr
+    return run
+
+
+@pytest.mark.parametrize('only, why', [
+    ('mapping', 'the manifold is drawn over a z of 2 dimensions, and this run has dimz = 4'),
+    ('morph', "a morph goes from the code of one class to another's, and this run's images "
+              "have no labels"),
+    ('all_pairs,samples', "a morph goes from the code of one class to another's, and this "
+                          "run's images have no labels"),
+    ('comparison', 'this run is not the legacy configuration (n_latent 4, not 20; '),
+])
+def test_a_picture_the_run_cannot_give_is_one_line_when_asked_for(unlabelled_run, only, why):
+    """It was "wrote  in RUN", exit 0, and nothing drawn."""
+    before = sorted(os.listdir(unlabelled_run))
+    result = subprocess.run([sys.executable, '-m', 'chainer_vae.visualize', unlabelled_run,
+                             '--only', only], capture_output=True, text=True, cwd=REPO,
+                            timeout=300)
+    assert result.returncode == 2 and result.stdout == ''
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        'visualize: error: --only %s: %s' % (only.split(',')[0], why)), result.stderr
+    assert sorted(os.listdir(unlabelled_run)) == before  # nothing written
+
+
+def test_without_only_the_pictures_a_run_cannot_give_are_skipped(unlabelled_run, tmp_path,
+                                                                 capsys):
+    visualize.main([unlabelled_run, '--no-kl', '--out', str(tmp_path)])
+    drawn = sorted(n for n in os.listdir(str(tmp_path)) if not n.startswith('.'))
+    assert drawn == ['latent_scatter.png', 'loss_curves.png', 'reconstructions.png',
+                     'samples.png'] + (['graph.png', 'graph.svg'] if shutil.which('dot') else [])
+
+
+def test_the_graph_without_graphviz_is_one_line_when_asked_for(pictures, monkeypatch, capsys):
+    monkeypatch.setattr(shutil, 'which', lambda name: None)
+    with pytest.raises(SystemExit) as exit_:
+        visualize.main([pictures, '--only', 'graph'])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == ("visualize: error: --only graph: Graphviz's dot is not "
+                                       "installed (Debian: apt-get install graphviz)\n")
 
 
 def test_morph_titles_are_the_legacys_for_digits(monkeypatch, tmp_path):

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from chainer_vae import data
+from chainer_vae import data, m1
 
 from helpers import run_module, trained_run
 

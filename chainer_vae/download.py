@@ -72,6 +72,9 @@ SOURCES = {
 SYSTEM_DIRS = {'fashion-mnist': ('/usr/share/datasets/fashion-mnist',)}  # Debian, bookworm on
 TIMEOUT = 30  # seconds to connect, and for each read
 DEADLINE = 600  # seconds for one whole file: a mirror that sends a byte now and then fails too
+# what each message offers besides the cache: the training command's flag (old Chainer code
+# fetching through the revival has none, and passes '')
+DATA_DIR = ', or pass --data-dir DIR'
 
 
 class DownloadError(errors.Failure):
@@ -156,22 +159,23 @@ def _why(error):
 
 
 def download(name, directory, urls, md5, timeout=TIMEOUT, deadline=DEADLINE,
-             source=SOURCES['mnist'], dataset='mnist'):
+             source=SOURCES['mnist'], dataset='mnist', or_else=DATA_DIR):
     """Fetch ``name`` from the first of ``urls`` that gives a verified file; return its path.
-    The .part file is removed whatever happens, a signal included (chainer_vae.interrupt)."""
+    The .part file is removed whatever happens, a signal included (chainer_vae.interrupt).
+    ``or_else``: what the messages offer besides the cache (DATA_DIR)."""
     title = source.title
     if not urls:
-        raise DownloadError('no %s mirrors to download %s from (%s is empty); pass --data-dir '
-                            'DIR, or copy the four %s .gz files into %s'
-                            % (title, name, mirrors_variable(dataset), title, directory))
+        raise DownloadError('no %s mirrors to download %s from (%s is empty); copy the four %s '
+                            '.gz files into %s%s'
+                            % (title, name, mirrors_variable(dataset), title, directory, or_else))
     failures = []
     for base in urls:
         try:
             fd, tmp = tempfile.mkstemp(prefix='.%s.' % name, suffix='.part', dir=directory)
         except OSError as e:
             raise DownloadError('cannot write in the %s cache %s: %s; set '
-                                'CHAINER_DATASET_ROOT to a writable folder, or pass --data-dir'
-                                % (title, directory, e.strerror)) from None
+                                'CHAINER_DATASET_ROOT to a writable folder%s'
+                                % (title, directory, e.strerror, or_else)) from None
         os.close(fd)
         try:
             _fetch(base + name, tmp, timeout, deadline)
@@ -186,12 +190,11 @@ def download(name, directory, urls, md5, timeout=TIMEOUT, deadline=DEADLINE,
             if os.path.exists(tmp):
                 os.remove(tmp)
     raise DownloadError(
-        'could not download %s %s (%s); put the four %s .gz files in a directory and '
-        'pass --data-dir DIR, or copy them into %s'
-        % (title, name, '; '.join(failures), title, directory))
+        'could not download %s %s (%s); copy the four %s .gz files into %s%s'
+        % (title, name, '; '.join(failures), title, directory, or_else))
 
 
-def system_copy(dataset, checksums=None):
+def system_copy(dataset, checksums=None, or_else=DATA_DIR):
     """The first of the dataset's SYSTEM_DIRS that holds any of its files, all of them
     verified; None where no folder holds one. A copy there that fails is refused, not passed
     over for the cache: the user installed it to be used, and a download would hide that it
@@ -206,21 +209,20 @@ def system_copy(dataset, checksums=None):
             if not verified(path, md5, source.gz):
                 raise DownloadError(
                     '%s: %s, not the published %s file; reinstall the package that put it '
-                    'there, or pass --data-dir DIR'
-                    % (path, 'checksum mismatch' if os.path.isfile(path) else 'missing',
-                       source.title))
+                    'there%s' % (path, 'checksum mismatch' if os.path.isfile(path) else 'missing',
+                                 source.title, or_else))
         return folder
     return None
 
 
 def ensure(dataset='mnist', directory=None, urls=None, checksums=None, timeout=TIMEOUT,
-           deadline=DEADLINE):
+           deadline=DEADLINE, or_else=DATA_DIR):
     """The folder of the dataset's files, every file of its checksums verified: without
     ``directory``, a system package's copy (system_copy) where one is installed, else the
-    cache; downloads into the cache what is missing there."""
+    cache; downloads into the cache what is missing there. ``or_else``: as download's."""
     source = SOURCES[dataset]
     if directory is None:
-        installed = system_copy(dataset, checksums)
+        installed = system_copy(dataset, checksums, or_else)
         if installed:
             return installed
         directory = cache_dir(dataset)
@@ -231,7 +233,7 @@ def ensure(dataset='mnist', directory=None, urls=None, checksums=None, timeout=T
                 os.makedirs(directory, exist_ok=True)
             except OSError as e:
                 raise DownloadError('cannot create the %s cache %s: %s; set '
-                                    'CHAINER_DATASET_ROOT to a writable folder, or pass '
-                                    '--data-dir' % (source.title, directory, e.strerror)) from None
-            download(name, directory, urls, md5, timeout, deadline, source, dataset)
+                                    'CHAINER_DATASET_ROOT to a writable folder%s'
+                                    % (source.title, directory, e.strerror, or_else)) from None
+            download(name, directory, urls, md5, timeout, deadline, source, dataset, or_else)
     return directory

@@ -1,5 +1,6 @@
 """A non-editable install works on its own: `pip install .` into a fresh virtual environment,
-then the training command and seed_band from the installed package, away from this checkout."""
+then the training command and seed_band from the installed package, away from this checkout;
+and README's line that builds chainer 7.8.1 from PyPI, in a fresh environment of its own."""
 import os
 import shutil
 import subprocess
@@ -8,14 +9,15 @@ import sysconfig
 
 import pytest
 
-from helpers import REPO
+from chainer_vae import download
+
+from helpers import REPO, SHARED, SHARED_MNIST, needs_shared_mnist
+from test_download import serving
 
 
-@pytest.fixture(scope='module')
-def installed(tmp_path_factory):
-    """A fresh venv holding chainer_vae as `pip install .` puts it there; the packages it
-    needs (chainer, NumPy, ...) are this environment's, seen through a .pth file."""
-    root = tmp_path_factory.mktemp('install')
+def fresh_venv_and_source(root):
+    """(python, source): a fresh virtual environment in ``root`` and a copy of what
+    `pip install .` reads of this checkout."""
     source = root / 'source'
     os.makedirs(str(source))
     for name in ('setup.py', 'pyproject.toml'):
@@ -24,7 +26,15 @@ def installed(tmp_path_factory):
                     ignore=shutil.ignore_patterns('__pycache__'))
     venv = root / 'venv'
     subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True)
-    python = str(venv / 'bin' / 'python')
+    return str(venv / 'bin' / 'python'), source
+
+
+@pytest.fixture(scope='module')
+def installed(tmp_path_factory):
+    """A fresh venv holding chainer_vae as `pip install .` puts it there; the packages it
+    needs (chainer, NumPy, ...) are this environment's, seen through a .pth file."""
+    root = tmp_path_factory.mktemp('install')
+    python, source = fresh_venv_and_source(root)
     site = subprocess.run([python, '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))'],
                           capture_output=True, text=True, check=True).stdout.strip()
     with open(os.path.join(site, 'this_environments_packages.pth'), 'w') as f:
@@ -55,3 +65,56 @@ def test_the_package_alone_trains_and_makes_a_band(installed):
     assert band.returncode == 0, band.stderr
     assert 'seed 1: python -m chainer_vae' in band.stdout
     assert os.path.isfile(str(root / 'band' / 'band.csv'))
+
+
+def readme_install_line():
+    """The line of README.md's "Installing by hand" that builds chainer from PyPI."""
+    with open(os.path.join(REPO, 'README.md'), encoding='utf-8') as f:
+        lines = [line.strip() for line in f if 'pip install chainer==7.8.1' in line]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+VAE_EXAMPLE = os.path.join(SHARED, 'chainer-examples', 'v7.8.1', 'vae')
+
+
+@pytest.mark.slow  # chainer built from PyPI, the package's dependencies, an example: minutes
+@needs_shared_mnist
+@pytest.mark.skipif(not os.path.isdir(VAE_EXAMPLE), reason='../shared/chainer-examples is absent')
+def test_readmes_line_builds_chainer_and_the_installed_revival_runs_an_example(tmp_path):
+    """No package of this environment: README's line, then `pip install .` (not editable),
+    then Chainer's own VAE example through `python -m chainer_vae.revival`, its MNIST from a
+    server on 127.0.0.1 as from a mirror."""
+    python, source = fresh_venv_and_source(tmp_path)
+    env = dict(os.environ, PATH=os.path.dirname(python) + os.pathsep + os.environ['PATH'])
+    env.pop('PYTHONPATH', None)
+    env.pop('PIP_CONSTRAINT', None)
+    env.pop('PIP_BUILD_CONSTRAINT', None)
+    built = subprocess.run(['bash', '-c', readme_install_line()], capture_output=True, text=True,
+                           cwd=str(tmp_path), env=env, timeout=1200)
+    assert built.returncode == 0, built.stderr
+    done = subprocess.run([python, '-m', 'pip', 'install', '-q', str(source)],
+                          capture_output=True, text=True, cwd=str(tmp_path), env=env,
+                          timeout=1200)
+    assert done.returncode == 0, done.stderr
+    shutil.rmtree(str(source))  # nothing of the checkout is left to import from
+    example = tmp_path / 'vae'
+    os.makedirs(str(example))
+    for name in ('train_vae.py', 'net.py'):
+        shutil.copyfile(os.path.join(VAE_EXAMPLE, name), str(example / name))
+    files = {name: open(os.path.join(SHARED_MNIST, name), 'rb').read() for name in download.MD5}
+    with serving(files) as (_, base):
+        ran = subprocess.run(
+            [python, '-m', 'chainer_vae.revival', 'train_vae.py', '--test', '--epoch', '1'],
+            capture_output=True, text=True, cwd=str(example), timeout=900, env=dict(
+                env, MPLBACKEND='Agg', OPENBLAS_NUM_THREADS='1',
+                CHAINER_DATASET_ROOT=str(tmp_path / 'root'),
+                CHAINER_VAE_MNIST_MIRRORS=base + 'ok/'))
+    assert ran.returncode == 0, ran.stderr
+    where = subprocess.run([python, '-c', 'import chainer_vae, chainer; print(chainer.__file__); '
+                            'print(chainer_vae.__file__); print(chainer.__version__)'],
+                           capture_output=True, text=True, cwd=str(tmp_path), env=env,
+                           check=True).stdout.split()
+    assert all(path.startswith(str(tmp_path / 'venv')) for path in where[:2]), where
+    assert where[2] == '7.8.1'
+    assert {'sampled.png', 'log', 'snapshot_iter_1'} <= set(os.listdir(str(example / 'results')))

@@ -4,7 +4,8 @@ Chainer's last release (2020) predates NumPy 2, Python 3.12 and CuPy 8+. Five
 things break or make noise when it is imported today, and some of its functions fail or
 warn; each patch below applies only when its cause is really present: on the stack
 chainer was made for (Python before 3.10, NumPy before 1.24, setuptools before 80, h5py
-2) only 17 and 18, a race in CPython and a defect of chainer's own, apply.
+2) only 17, 18 and 19 apply: a race in CPython, a defect of chainer's own, and the data
+sets' hosts.
 
 1. NumPy 2 removed ``np.sctypes``; ``chainer.functions.array.as_strided`` reads
    it at import time. We restore the NumPy 1.x table.
@@ -132,6 +133,14 @@ chainer's pinned pytest < 4.2 did not:
     function whose serializer returns the value it is given, so the iterator is
     reset to its own state, as chainer meant.
 
+And the data old code fetches from hosts that no longer serve it, or with no checksum:
+
+19. ``chainer.datasets.get_mnist`` (yann.lecun.com, which answers 403/404 for years),
+    ``get_fashion_mnist`` and ``get_kuzushiji_mnist``, and old code's own downloaders
+    (``urlretrieve`` of yann.lecun.com/exdb/mnist/*.gz) get their files through
+    ``urllib.request.urlopen``: for those URLs alone it answers with the verified files the
+    training command reads (chainer_vae/download.py); revival/datasets.py says how.
+
 ``chainer_vae/__init__.py`` calls ``apply()`` before anything imports chainer.
 """
 import ast
@@ -148,6 +157,8 @@ import types
 import warnings
 
 import numpy
+
+from chainer_vae.revival import datasets
 
 # The table NumPy 1.x exposed as np.sctypes (kinds chainer looks up: int, float).
 _SCTYPES = {
@@ -636,5 +647,6 @@ def apply():
     cupy = _installed_cupy()
     if cupy is not None:
         applied += _cupy_patches(cupy)
-    return applied + _library_patches() + _deprecation_patches() + _iterator_patches()
+    return (applied + _library_patches() + _deprecation_patches() + _iterator_patches()
+            + datasets.apply())
 

@@ -59,6 +59,12 @@ def test_the_first_screen_holds_the_recipes():
     assert 'python -m chainer_vae.visualize result --only morph' in commands  # (b)
     assert 'python -m chainer_vae.compare result' in commands  # (c)
     assert any('results/README.md' in line for line in first_screen())
+    screen = ' '.join(first_screen())
+    for said in ('https://qiita.com/kenmatsu4/items/b029d697e9995d93aa24',  # what it revives
+                 'github.com/matsuken92/Qiita_Contents/blob/HEAD/chainer-vae/chainer-vae.ipynb',
+                 'Introduction of Variational Autoencoder', '(notebooks/chainer_vae.ipynb)',
+                 'Linux, macOS or WSL'):
+        assert said in screen, said
     assert os.path.getsize(os.path.join(REPO, 'README.md')) < 15000
 
 

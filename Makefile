@@ -9,19 +9,25 @@ BIN := $(VENV)/bin
 
 # chainer 7.8.1 is an sdist whose setup.py imports pkg_resources, gone from
 # setuptools >= 82: build-constraints.txt pins its build to setuptools<82.
-$(VENV)/installed: setup.py pyproject.toml build-constraints.txt
+# $(VENV)/runtime: the package and what it needs to run (make demo, pictures, gif);
+# $(VENV)/installed adds the tests' extras (make test, lint).
+$(VENV)/runtime: setup.py pyproject.toml build-constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	PIP_BUILD_CONSTRAINT=build-constraints.txt $(BIN)/python -m pip install -q -e . '$(NUMPY)'
+	@touch $@
+
+$(VENV)/installed: $(VENV)/runtime
 	PIP_BUILD_CONSTRAINT=build-constraints.txt $(BIN)/python -m pip install -q -e '.[test]' '$(NUMPY)'
 	@touch $@
 
-demo: $(VENV)/installed
+demo: $(VENV)/runtime
 	$(BIN)/python train_vae.py --dataset sample --seed 0 --out demo --force
 
-pictures: $(VENV)/installed    # every picture of make demo's run (it says why it gets no verdict)
+pictures: $(VENV)/runtime    # every picture of make demo's run (it says why it gets no verdict)
 	$(BIN)/python -m chainer_vae.visualize demo
 
-gif: $(VENV)/installed    # the 0-to-9 morph of make demo's run alone: demo/vae_0to9.gif
+gif: $(VENV)/runtime    # the 0-to-9 morph of make demo's run alone: demo/vae_0to9.gif
 	$(BIN)/python -m chainer_vae.visualize demo --only morph --start 0 --end 9
 
 # The tests on every core (pytest-xdist; a module's tests share one worker and its fixtures).

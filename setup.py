@@ -15,9 +15,10 @@ setup(
     python_requires='>=3.11,<3.14',  # what the README promises and CI tests
     install_requires=[
         'chainer==7.8.1',  # its sdist needs setuptools<82 to build: see README
-        'numpy>=1.21',
+        'numpy>=1.26',  # the oldest CI tests (.ci/run: 1.26.x and 2.x)
         'six',
         'matplotlib',
+        'Pillow',  # the GIFs (matplotlib's PillowWriter) and your own images (images.py)
         'packaging',  # the pkg_resources stand-in in chainer_vae/revival/__init__.py
         'tqdm',  # the progress line at a terminal (chainer_vae/progress.py)
     ],
@@ -26,7 +27,10 @@ setup(
                  # chainer's own tests (scripts/chainer_suite.py) import mock; h5py for
                  # its HDF5 serializer's; pytest-timeout turns a hang into a named failure
                  'mock', 'h5py', 'pytest-timeout',
-                 'mpi4py', 'mpich', 'threadpoolctl'],  # the mpiexec -n 2 test
+                 'mpi4py', 'mpich', 'threadpoolctl',  # the mpiexec -n 2 test
+                 # tests/test_notebook.py runs notebooks/chainer_vae.ipynb in a real kernel
+                 'nbclient', 'nbformat', 'ipykernel', 'ipywidgets'],
+        'notebook': ['ipywidgets'],  # notebooks/chainer_vae.ipynb: its progress bar a widget
         'eval': ['scikit-learn'],  # python -m chainer_vae.m1
         'mpi': ['mpi4py', 'mpich', 'threadpoolctl'],  # mpiexec ... --communicator (README)
         'bench': ['torch'],  # benchmarks/ only; make bench pins the local CPU build

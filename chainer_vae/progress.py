@@ -1,5 +1,6 @@
 """A progress line for a run watched at a terminal: the batch within the epoch, seconds an
-epoch and the time left for the run, rewritten in place on stderr by tqdm.
+epoch and the time left for the run, rewritten in place on stderr by tqdm; at the end, a
+line saying what to do next with the run.
 
 Only where stderr is a terminal: a log file or a pipe gets the legacy lines alone, and
 stdout is the notebook's, byte for byte, either way. Where stdout is the same terminal,
@@ -7,6 +8,7 @@ the line is cleared before each legacy line and drawn again after it (tqdm's
 external_write_mode), so the two never mix.
 """
 import contextlib
+import shlex
 import sys
 
 
@@ -38,6 +40,18 @@ def bar(done, n_epoch, n_train, batchsize, shown=True):
     finally:
         line.close()
         sys.stdout = stdout
+
+
+def next_step(out, stream=None):
+    """Where a finished run in ``out`` leads: one line on stderr, where it is a terminal
+    (a log file or a pipe gets the legacy lines alone, as with the progress line)."""
+    stream = stream or sys.stderr
+    if not _terminal(stream):
+        return
+    folder = shlex.quote(str(out))
+    stream.write('next: python -m chainer_vae.visualize %s  (its pictures), '
+                 'python -m chainer_vae.compare %s  (against the 2017 run)\n' % (folder, folder))
+    stream.flush()
 
 
 def _terminal(stream):

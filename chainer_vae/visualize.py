@@ -17,13 +17,16 @@ each picture by its name for --only (default: all):
                    (other data: their classes, vae_0to<C-1>.gif, vae_all_<C-1>to<C-1>.gif;
                    images at their own size)
   kl               kl_visualize.gif, kl_visualize2.gif: the KL animations (kl_animation.py)
-  loss_curves      loss_curves.png: train/test loss from log.csv, the 2017 run's dashed
+  loss_curves      loss_curves.png: train/test loss from log.csv, the 2017 run's dashed; the
+                   legend says where the run's data or model are not the 2017 run's
   comparison       legacy_comparison.md: the verdict against the 2017 run (compare.py), for a
                    run of the legacy configuration
   graph            graph.png, graph.svg: graph.dot through Graphviz's dot, where installed
 A picture that the run cannot give (mapping of a dimz other than 2, the morphs of images
 without labels, the graph without Graphviz, the comparison of a run of other settings) is
 skipped, or, named in --only, one line saying why, and nothing is drawn.
+The last three need no model (mlp_<dimz>.model): --only of them redraws a run whose model
+is gone, as the committed runs of results/.
 The pictures are drawn in a staging folder and moved in together: an interrupt or a full
 disk leaves the earlier ones whole.
 """
@@ -36,14 +39,15 @@ import numpy as np
 
 import chainer
 
-from chainer_vae import (checkpoint, cli, compare, data, errors, evaluate, files, interrupt,
-                         kl_animation, runlog)
+from chainer_vae import (checkpoint, cli, compare, config as run_config, data, errors, evaluate,
+                         files, interrupt, kl_animation, runlog)
 from chainer_vae.plotting import plt, save_figure, save_gif
 
 DPI = 64  # the legacy GIFs: 4 in -> 256 px, 6 in -> 384 px
 # --only: the pictures by name, each the files it writes (a morph's name: see morph_name)
 PICTURES = ('reconstructions', 'samples', 'latent_scatter', 'mapping', 'morph', 'all_pairs',
             'kl', 'loss_curves', 'comparison', 'graph')
+FROM_THE_LOG = ('loss_curves', 'comparison', 'graph')  # drawn from log.csv, config, graph.dot
 
 
 class VisualizeError(errors.Failure):
@@ -124,26 +128,69 @@ def manifold_canvas(model, shape=(28, 28), n=25, lim=2.0):
 
 def latent_scatter(model, x_test, y_test, path, classes=data.CLASSES['mnist'], n=5000):
     mu = encode_mu(model, x_test[:n])
-    labels = y_test[:n]
+    save_figure(latent_figure(mu, y_test[:n], classes), path)
+
+
+def latent_figure(mu, labels, classes):
+    """The scatter of the codes ``mu`` coloured by label, each class's name at its mean (a
+    PCA projection when dimz > 2)."""
     title = 'z_mu of the first %d test images' % len(mu)
+    axes = ('z_mu[0]', 'z_mu[1]')
     if mu.shape[1] > 2:  # project onto the two leading principal components
         centred = mu - mu.mean(axis=0)
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
         title += ': PCA projection (components 1, 2) of dimz = %d' % mu.shape[1]
+        axes = ('principal component 1 of z_mu', 'principal component 2 of z_mu')
         mu = centred @ vt[:2].T
     fig, ax = plt.subplots(figsize=(8, 7), dpi=100)
     c = len(classes)
     points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap='tab10' if c <= 10 else 'tab20',
                         s=4, vmin=-0.5, vmax=c - 0.5)
-    for d, name in enumerate(classes):  # each class's name at its mean
-        if (labels == d).any():
-            cx, cy = mu[labels == d].mean(axis=0)
-            ax.text(cx, cy, name, fontsize=20 if len(name) < 3 else 11, weight='bold',
-                    ha='center', va='center')
     colorbar = fig.colorbar(points, ticks=range(c))
     colorbar.ax.set_yticklabels(classes)
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
     ax.set_title(title, fontsize=10)
-    save_figure(fig, path)
+    shown = [d for d in range(c) if (labels == d).any()]
+    place_names(ax, [mu[labels == d].mean(axis=0) for d in shown], [classes[d] for d in shown],
+                fontsize=20 if max(len(classes[d]) for d in shown) < 3 else 11)
+    return fig
+
+
+def place_names(ax, positions, names, fontsize):
+    """Each name at its position (a class's mean); names that would overlap are moved
+    apart, up and down, until none does, each moved one tied to its position by a line.
+    Call it last: the axes' layout and limits are frozen here."""
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
+    texts = [ax.text(x, y, name, fontsize=fontsize, weight='bold', ha='center', va='center',
+                     bbox=dict(boxstyle='round,pad=0.1', fc='white', ec='none', alpha=0.6))
+             for (x, y), name in zip(positions, names)]
+    renderer = ax.figure.canvas.get_renderer()
+    to_data = ax.transData.inverted()
+
+    def box(k):
+        return texts[k].get_window_extent(renderer).padded(2)
+
+    for _ in range(50 * len(texts)):
+        pairs = [(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts))
+                 if box(i).overlaps(box(j))]
+        if not pairs:
+            break
+        for i, j in pairs:
+            a, b = box(i), box(j)
+            if not a.overlaps(b):
+                continue
+            lift = (min(a.y1, b.y1) - max(a.y0, b.y0)) / 2 + 1  # pixels each way
+            up, down = (i, j) if (a.y0 + a.y1, j) >= (b.y0 + b.y1, i) else (j, i)
+            for k, sign in ((up, 1), (down, -1)):
+                x, y = ax.transData.transform(texts[k].get_position())
+                texts[k].set_position(to_data.transform((x, y + sign * lift)))
+    for text, (x, y) in zip(texts, positions):
+        if not np.allclose(text.get_position(), (x, y)):
+            ax.plot([x, text.get_position()[0]], [y, text.get_position()[1]], color='0.3',
+                    linewidth=0.8, zorder=text.get_zorder() - 0.5)
+    return texts
 
 
 # ---- morph GIFs: one code into another, decoded frame by frame --------------------
@@ -191,9 +238,14 @@ def all_pairs_gif(model, codes, path, shape=(28, 28), n_steps=40):
 
 # ---- log pictures: loss curves, the comparison with 2017, the graph -------------
 
-def loss_curves(log, path, legacy=None):
+def loss_curves(log, path, legacy=None, other=None):
+    save_figure(loss_figure(log, legacy, other), path)
+
+
+def loss_figure(log, legacy=None, other=None):
     """Total and reconstruction loss per epoch, train and test (``log``: runlog.read's
-    columns); the 2017 run's dashed where ``legacy`` is given."""
+    columns); the 2017 run's dashed where ``legacy`` is given. ``other``: what makes this
+    run other than the 2017 run (run_differences), the legend's title."""
     logs = [('this run', log, '-')] + ([('2017 run', legacy, '--')] if legacy else [])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
     for ax, (key, title) in zip(axes, (('loss', '-ELBO (total loss)'),
@@ -205,14 +257,35 @@ def loss_curves(log, path, legacy=None):
         ax.set_xlabel('epoch')
         ax.set_ylabel('nats per image')
         ax.set_title(title)
-        ax.legend()
+        ax.legend(title=other and 'this run: ' + other, title_fontsize='small')
         # zoom on the late epochs, yet keep every log's last epoch in view
         low = min(min(columns[split + '_' + key]) for _, columns, _ in logs
                   for split in ('train', 'test'))
         last = max(columns['test_' + key][-1] for _, columns, _ in logs)
         ax.set_ylim(low - 5, max(low + 60, last + 20))
     fig.tight_layout()
-    save_figure(fig, path)
+    return fig
+
+
+def run_differences(config, n_train):
+    """What makes a run other than the 2017 run, whose curves lie beside its own, as one
+    or two lines (None for none): first its data (the 2017 run trained on full MNIST's
+    60,000 grey images), then its model or batch size. ``n_train``: the images it
+    trained on, where known."""
+    d, t = config['data'], config['training']
+    lines = []
+    if d['dataset'] != 'mnist' or t['test'] or d.get('n_train') or d['binarize']:
+        what = [os.path.basename(os.path.normpath(d['dataset']))]
+        what += ['--test'] if t['test'] else []
+        what += ['binarised'] if d['binarize'] else []
+        count = 30 if t['test'] else d.get('n_train') or n_train
+        lines.append('%s%s, not the 2017 data' % (' '.join(what), ' (%s training images)'
+                                                  % format(count, ',') if count else ''))
+    model = [phrase for phrase in compare.differences(config)
+             if phrase.split()[0] not in ('dataset', 'test', 'binarize')]
+    if model:
+        lines.append('; '.join(model))
+    return '\n'.join(lines) or None
 
 
 def render_graph(dot_path, out):
@@ -290,7 +363,10 @@ def main(argv=None):
     with cli.command('visualize', writes_in=out) as this, files.Lock(out).acquire():
         # locked from before the model is read: no run, nor another visualize, writes here,
         # and a run that --force replaces meanwhile does not get the old model's pictures
-        config, model = checkpoint.load_run(args.run_dir)
+        if set(wanted) <= set(FROM_THE_LOG):  # no model needed (committed runs keep none)
+            config, model = run_config.read(os.path.join(args.run_dir, files.CONFIG)), None
+        else:
+            config, model = checkpoint.load_run(args.run_dir)
         log = runlog.read(os.path.join(args.run_dir, files.LOG))  # checked before drawing
         runlog.read(args.legacy_log)
         dataset = data.load_for_run(config, args.data_dir)
@@ -363,7 +439,8 @@ def draw_run(run_dir, config, model, dataset, log, out, wanted=PICTURES, morphs=
         kl_animation.kl_gif(target('kl_visualize.gif'), p_sigma=1.0)
         kl_animation.kl_gif(target('kl_visualize2.gif'), p_sigma=0.5)
     if 'loss_curves' in wanted:
-        loss_curves(log, target('loss_curves.png'), runlog.read(legacy_log))
+        loss_curves(log, target('loss_curves.png'), runlog.read(legacy_log),
+                    run_differences(config, dataset and len(dataset.x_train)))
     if 'comparison' in wanted:
         lines, markdown = compare.report(run_dir, legacy_log)
         print(lines[-1] if markdown is None else '\n'.join(lines))

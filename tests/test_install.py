@@ -1,13 +1,21 @@
 """A non-editable install works on its own: `pip install .` into a fresh virtual environment,
 then the training command and seed_band from the installed package, away from this checkout;
-and README's line that builds chainer 7.8.1 from PyPI, in a fresh environment of its own."""
+README's line that builds chainer 7.8.1 from PyPI, in a fresh environment of its own; what
+make demo installs is the runtime alone, and it declares what the package imports."""
+import ast
+import glob
+import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from chainer_vae import download
 
@@ -118,3 +126,103 @@ def test_readmes_line_builds_chainer_and_the_installed_revival_runs_an_example(t
     assert all(path.startswith(str(tmp_path / 'venv')) for path in where[:2]), where
     assert where[2] == '7.8.1'
     assert {'sampled.png', 'log', 'snapshot_iter_1'} <= set(os.listdir(str(example / 'results')))
+
+
+# ---- what make demo installs: the runtime, no test tool -----------------------------
+
+def setup_requirements():
+    """(install_requires, extras_require) as setup.py declares them, read without running it."""
+    with open(os.path.join(REPO, 'setup.py')) as f:
+        tree = ast.parse(f.read())
+    call = next(node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                and getattr(node.func, 'id', None) == 'setup')
+    keywords = {k.arg: k.value for k in call.keywords}
+    return (ast.literal_eval(keywords['install_requires']),
+            ast.literal_eval(keywords['extras_require']))
+
+
+def name_of(requirement):
+    return canonicalize_name(Requirement(requirement).name)
+
+
+def runtime_closure(requirements):
+    """The distributions that installing ``requirements`` brings, as this environment's
+    metadata says (the markers of this interpreter; extras of a dependency not followed)."""
+    seen, todo = set(), [name_of(r) for r in requirements]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for text in importlib.metadata.requires(name) or ():
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({'extra': ''}):
+                todo.append(canonicalize_name(requirement.name))
+    return seen
+
+
+def make_target(target):
+    """(prerequisites, recipe lines) of a Makefile target."""
+    with open(os.path.join(REPO, 'Makefile')) as f:
+        text = f.read()
+    found = re.search(r'^%s:([^#\n]*).*\n((?:\t.*\n)*)' % re.escape(target), text, re.M)
+    return found.group(1).split(), found.group(2).splitlines()
+
+
+def test_make_demo_installs_the_runtime_alone():
+    runtime, extras = setup_requirements()
+    for target in ('demo', 'pictures', 'gif'):
+        assert make_target(target)[0] == ['$(VENV)/runtime'], target
+    install = [line for line in make_target('$(VENV)/runtime')[1] if ' install ' in line
+               and '-e' in line]
+    assert len(install) == 1 and " -e . " in install[0], install  # no [extra]
+    # no test tool among what the runtime brings, even through a dependency
+    brought = runtime_closure(runtime)
+    test_only = {name_of(r) for r in extras['test']} - brought
+    assert test_only >= {'pytest', 'hypothesis', 'nbclient', 'ipykernel', 'ruff'}
+    assert not brought & {name_of(r) for r in extras['test']}, brought
+    # make test still has them
+    assert make_target('test')[0] == ['$(VENV)/installed']
+    assert any("'.[test]'" in line for line in make_target('$(VENV)/installed')[1])
+
+
+def imported_distributions(path):
+    """The distributions of the third-party modules a package's files import."""
+    modules = set()
+    for name in glob.glob(os.path.join(path, '**', '*.py'), recursive=True):
+        with open(name) as f:
+            for node in ast.walk(ast.parse(f.read())):
+                if isinstance(node, ast.Import):
+                    modules.update(a.name.split('.')[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    modules.add(node.module.split('.')[0])
+    modules -= set(sys.stdlib_module_names) | {'chainer_vae'}
+    where = importlib.metadata.packages_distributions()
+    return {m: {canonicalize_name(d) for d in where.get(m, ())} for m in modules}
+
+
+# imported where present, declared by none: the [gpu] extras' CuPy (absent here), and h5py,
+# which the revival mends where a user has it (chainer's HDF5 serializer)
+OPTIONAL = ('cupy', 'cupyx', 'h5py')
+
+
+def test_what_the_package_imports_is_declared():
+    runtime, extras = setup_requirements()
+    declared = {name_of(r) for r in runtime} | {name_of(r) for e in ('eval', 'mpi', 'gpu')
+                                                for r in extras[e]}
+    # the revival mends what chainer brings (protobuf) where it is installed: chainer's own
+    chainers = runtime_closure(['chainer'])
+    for module, distributions in imported_distributions(os.path.join(REPO, 'chainer_vae')).items():
+        if module in OPTIONAL:
+            continue
+        assert distributions, '%s: no installed distribution provides it' % module
+        assert distributions & (declared | chainers), (module, distributions)
+    assert 'pillow' in {name_of(r) for r in runtime}  # images.py imports PIL itself
+
+
+def test_the_numpy_floor_is_the_oldest_numpy_ci_tests():
+    with open(os.path.join(REPO, '.ci', 'run')) as f:
+        tested = re.findall(r"NUMPY='numpy==([\d.]+)\.\*'", f.read())
+    runtime, _ = setup_requirements()
+    numpy = next(Requirement(r) for r in runtime if name_of(r) == 'numpy')
+    assert tested and str(numpy.specifier) == '>=%s' % min(tested, key=Version)

@@ -1,13 +1,16 @@
 """The progress line: on a terminal's stderr, rewritten in place; nothing through a pipe;
 stdout the notebook's, byte for byte, either way."""
 import fcntl
+import io
 import os
 import re
 import pty
+import shlex
 import struct
 import subprocess
 import termios
 
+from chainer_vae import progress
 from helpers import REPO, cli_command
 
 
@@ -51,3 +54,21 @@ def test_a_progress_line_at_a_terminal_and_none_through_a_pipe(tmp_path):
                        shown)
     assert {epoch for epoch, _, _ in drawn} == {'1', '2'}, shown[-500:]
     assert all(1 <= int(batch) <= 40 for _, batch, _ in drawn)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_next_step_names_the_run_at_a_terminal_alone(tmp_path):
+    shown = Terminal()
+    progress.next_step('my runs/demo', shown)
+    line = shown.getvalue()
+    assert line.count('\n') == 1 and line.startswith('next: ')
+    commands = [shlex.split(part.split('(')[0]) for part in line[len('next: '):].split(', ')]
+    assert commands == [['python', '-m', 'chainer_vae.visualize', 'my runs/demo'],
+                        ['python', '-m', 'chainer_vae.compare', 'my runs/demo']]
+    logged = io.StringIO()  # a log file or a pipe: nothing
+    progress.next_step('demo', logged)
+    assert logged.getvalue() == ''

@@ -1,6 +1,7 @@
 """The recipes of README.md's first screen, run as written (on the sample, with --epoch 2,
 where the full legacy run would take half an hour) in a fresh folder: the make targets'
 commands, (a) the legacy run, (b) its morph alone, (c) its verdict."""
+import itertools
 import os
 import re
 import shlex
@@ -58,6 +59,12 @@ def test_the_first_screen_holds_the_recipes():
     assert 'python -m chainer_vae.visualize result --only morph' in commands  # (b)
     assert 'python -m chainer_vae.compare result' in commands  # (c)
     assert any('results/README.md' in line for line in first_screen())
+    screen = ' '.join(first_screen())
+    for said in ('https://qiita.com/kenmatsu4/items/b029d697e9995d93aa24',  # what it revives
+                 'github.com/matsuken92/Qiita_Contents/blob/HEAD/chainer-vae/chainer-vae.ipynb',
+                 'Introduction of Variational Autoencoder', '(notebooks/chainer_vae.ipynb)',
+                 'Linux, macOS or WSL'):
+        assert said in screen, said
     assert os.path.getsize(os.path.join(REPO, 'README.md')) < 15000
 
 
@@ -96,3 +103,42 @@ def test_make_demo_and_make_gif_as_written(tmp_path):
         done = run(words, tmp_path, training=False)
         assert done.returncode == 0, done.stderr
     assert (tmp_path / 'demo' / 'vae_0to9.gif').exists()
+
+
+# ---- results/README.md: a results page that leads with the results ---------------
+
+RESULTS = os.path.join(REPO, 'results')
+
+
+def slug(heading):
+    """GitHub's anchor of a markdown heading."""
+    return re.sub(r'[^\w\- ]', '', heading.strip().lower()).replace(' ', '-')
+
+
+def test_the_results_page_leads_with_a_table_of_headlines():
+    path = os.path.join(RESULTS, 'README.md')
+    assert os.path.getsize(path) < 23000
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    anchors = {slug(line.lstrip('#')) for line in text.splitlines() if line.startswith('## ')}
+    lines = text.splitlines()[:FIRST_SCREEN]
+    start = next(i for i, line in enumerate(lines) if line.startswith('| '))
+    rows = list(itertools.takewhile(lambda line: line.startswith('|'), lines[start:]))[2:]
+    assert len(rows) >= 8  # the headline table, on the first screen
+    for row in rows:  # each: its figure, where it has one, and its section
+        links = re.findall(r'\]\(([^)]+)\)', row)
+        assert links and links[-1].startswith('#') and links[-1][1:] in anchors, row
+        assert all(os.path.isfile(os.path.join(RESULTS, link)) for link in links[:-1]), row
+
+
+def test_results_name_no_machine_path_and_their_links_resolve():
+    for folder, _, names in os.walk(RESULTS):
+        for name in names:
+            if not name.endswith(('.md', '.txt', '.csv', '.json', '.dot')):
+                continue
+            with open(os.path.join(folder, name), encoding='utf-8') as f:
+                text = f.read()
+            assert not re.search(r'/(work|tmp|root|home)/', text), os.path.join(folder, name)
+            if name.endswith('.md'):  # every relative link and picture is there
+                for link in re.findall(r'\]\(([^)#:]+)[^)]*\)', text):
+                    assert os.path.exists(os.path.join(folder, link)), (name, link)

@@ -322,3 +322,80 @@ def test_an_interrupt_while_the_pictures_move_in_moves_them_all(pictures, tmp_pa
         sorted(moved) == ['reconstructions.png', 'samples.png', 'vae_0to9.gif']
     assert capsys.readouterr().err == \
         'visualize: error: interrupted (SIGINT); the pictures were written in %s\n' % run
+
+
+def drawn_figures(monkeypatch):
+    """The figures visualize saves, by file name, for their matplotlib objects."""
+    figures = {}
+    save = visualize.save_figure
+
+    def kept(fig, path, **kwargs):
+        figures[os.path.basename(path)] = fig
+        save(fig, path, **kwargs)
+
+    monkeypatch.setattr(visualize, 'save_figure', kept)
+    return figures
+
+
+def legend_titles(fig):
+    return [ax.get_legend().get_title().get_text() for ax in fig.axes]
+
+
+def test_a_run_of_other_data_says_so_in_its_loss_figure(pictures, tmp_path, monkeypatch):
+    # the committed runs keep no model: the loss figure is drawn from the log without it
+    run = tmp_path / 'run'
+    shutil.copytree(pictures, str(run))
+    os.remove(str(run / 'mlp_2.model'))
+    figures = drawn_figures(monkeypatch)
+    visualize.main([str(run), '--only', 'loss_curves'])
+    fig = figures['loss_curves.png']
+    assert legend_titles(fig) == ['this run: sample --test (30 training images), not the 2017 '
+                                  'data\nn_latent 2, not 20; n_h 64, not 500'] * 2
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ['this run, train', 'this run, test', '2017 run, train', '2017 run, test']
+
+
+def test_the_legacy_configuration_and_other_data_in_the_loss_legend():
+    config = {'model': {'n_in': 784, 'n_latent': 20, 'n_h': 500, 'activation': 'softplus'},
+              'training': {'batchsize': 100, 'test': False, 'initmodel': None},
+              'data': {'dataset': 'mnist', 'binarize': False, 'n_train': None}}
+    assert visualize.run_differences(config, 60000) is None  # the 2017 run's data and model
+    log = compare.runlog.read(LEGACY_LOG)
+    assert legend_titles(visualize.loss_figure(log, log, None)) == [''] * 2
+    for change, said in [({'dataset': 'sample'}, 'sample (4,000 training images), not the 2017 '
+                          'data'),
+                         ({'n_train': 50000}, 'mnist (50,000 training images), not the 2017 data'),
+                         ({'binarize': True}, 'mnist binarised (4,000 training images), not the '
+                          '2017 data'),
+                         ({'dataset': '/data/my_images/'}, 'my_images (4,000 training images), '
+                          'not the 2017 data')]:
+        other = dict(config, data=dict(config['data'], **change))
+        assert visualize.run_differences(other, 4000) == said
+        fig = visualize.loss_figure(log, log, visualize.run_differences(other, 4000))
+        assert legend_titles(fig) == ['this run: ' + said] * 2
+        visualize.plt.close(fig)
+
+
+def test_the_latent_scatter_names_its_axes_and_keeps_names_apart():
+    rng = np.random.RandomState(0)
+    classes = data.CLASSES['fashion-mnist']
+    centres = rng.randn(10, 2)
+    centres[5] = centres[7] + 0.01  # Sandal and Sneaker at one place, as on the real set
+    centres[0] = centres[6] = centres[2]  # and three more
+    labels = rng.randint(0, 10, 2000)
+    mu = (centres[labels] + 0.3 * rng.randn(2000, 2)).astype(np.float32)
+    fig = visualize.latent_figure(mu, labels, classes)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ('z_mu[0]', 'z_mu[1]')
+    names = {t.get_text(): t for t in ax.texts}
+    assert set(names) == set(classes)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in names.values()]
+    assert not [(a, b) for k, a in enumerate(boxes) for b in boxes[k + 1:] if a.overlaps(b)]
+    # every name moved away from its class's mean is tied to it by a line
+    moved = [name for name, text in names.items() if not np.allclose(
+        text.get_position(), mu[labels == classes.index(name)].mean(axis=0), atol=1e-4)]
+    assert {'Sandal', 'Sneaker'} <= set(moved) and len(ax.lines) == len(moved)
+    wide = visualize.latent_figure(np.hstack([mu, mu]), labels, classes)
+    assert wide.axes[0].get_xlabel() == 'principal component 1 of z_mu'
+    visualize.plt.close('all')

@@ -19,14 +19,14 @@ import chainer
 from chainer.optimizer_hooks import GradientClipping, WeightDecay
 
 from chainer_vae import (checkpoint, cli, config, cpu_kernels, data, errors, files, mpi, net,
-                         progress, spine, train)
+                         paper, progress, spine, train)
 
 PROG = 'train_vae.py'
 # what a resumed run takes from its config.json, refusing a different value given (-m and
 # -r are refused with --resume-from: the run keeps what it began from, not loaded again)
 RUN_SETTINGS = ('dimz', 'batchsize', 'n_hidden', 'activation', 'test', 'seed', 'dataset',
                 'data_dir', 'binarize', 'image_size', 'n_train', 'lr', 'weight_decay',
-                'grad_clip', 'initmodel', 'resume')
+                'grad_clip', 'beta', 'k', 'initmodel', 'resume')
 
 
 def dataset_name(text):
@@ -108,6 +108,15 @@ def make_parser():
     p.add_argument('--grad-clip', type=cli.positive_float, metavar='NORM',
                    help='opt-in: scale the gradient down to this L2 norm over all parameters '
                         'where it is larger (the M1 of M1+M2: 5)')
+    p.add_argument('--beta', type=cli.non_negative_float, default=1.0,
+                   help='opt-in: the weight of the KL term, the slides\' C (chainer v7.8.1\'s '
+                        'example calls it beta; the legacy run: %(default)s)')
+    p.add_argument('-k', type=cli.positive_int, default=1,
+                   help='opt-in: samples of z an image in training, the slides\' k (the test '
+                        'loss takes 10 as in 2017; the legacy run: %(default)s)')
+    cli.add_presets(p, {'m1': paper.M1_PRESET},
+                    help="opt-in: m1, the M1 of M1+M2 as the re-implementation nearest Table 1 "
+                         "trained it (chainer_vae/paper.py); the flags given override it")
     p.add_argument('--communicator', choices=('naive', 'flat', 'non_cuda_aware', 'pure_nccl'),
                    help='under mpiexec: the ChainerMN communicator of a data-parallel run '
                         '(chainer_vae/mpi.py; naive on CPUs, pure_nccl a GPU a rank)')
@@ -237,7 +246,10 @@ def run(args, given, this):
                       shown=comm is None or comm.rank == 0) as update:
         train.train(model, optimizer, x_train, x_test, folder, n_epoch=args.epoch,
                     batchsize=args.batchsize, xp=xp,
-                    total=None if comm is None else mpi.total(comm), progress=update)
+                    total=None if comm is None else mpi.total(comm), progress=update,
+                    C=args.beta, k=args.k)
+    if comm is None or comm.rank == 0:
+        progress.next_step(args.out)  # at a terminal: where the finished run leads
 
 
 if __name__ == '__main__':

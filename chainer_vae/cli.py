@@ -50,11 +50,25 @@ class Parser(argparse.ArgumentParser):
         fail(self.name, message, 2)
 
 
+def add_presets(parser, presets, help):
+    """--preset NAME: a named set of flags ({name: {flag: value}}), as nanoGPT keeps its
+    configurations; the flags given beside it override it."""
+    parser.presets = presets
+    parser.add_argument('--preset', choices=sorted(presets), help=help)
+
+
 def parse_given(parser, argv=None):
     """(the flags, the set of the names of those given on the command line): what a
-    resumed run may take from its config.json is what was not given."""
+    resumed run may take from its config.json is what was not given. A --preset's flags
+    are defaults, not given."""
+    presets = getattr(parser, 'presets', None)
+    if presets:
+        chosen = parser.parse_known_args(argv)[0].preset
+        if chosen:
+            parser.set_defaults(**presets[chosen])
     args = parser.parse_args(argv)
-    for action in parser._actions:  # parse again with no defaults: what is left was given
+    parser._defaults.clear()  # parse again with no defaults: what is left was given
+    for action in parser._actions:
         action.default = argparse.SUPPRESS
     return args, set(vars(parser.parse_args(argv)))
 

@@ -34,7 +34,9 @@ BAND = os.path.join(REFERENCE, 'seed_band.csv')
 LEGACY = {('model', 'n_in'): 784, ('model', 'n_latent'): 20, ('model', 'n_h'): 500,
           ('model', 'activation'): 'softplus', ('training', 'batchsize'): 100,
           ('training', 'test'): False, ('training', 'initmodel'): None,
-          ('data', 'dataset'): 'mnist', ('data', 'binarize'): False}
+          ('data', 'dataset'): 'mnist', ('data', 'binarize'): False, ('training', 'lr'): 0.001,
+          ('training', 'weight_decay'): 0.0, ('training', 'grad_clip'): None,
+          ('training', 'beta'): 1.0, ('training', 'k'): 1}
 STATS = ('mean', 'min', 'max', 'sd')  # band.csv's, per loss and epoch, over the seeds
 # The verdict asks whether a run lies where one more seed of the band would. A seed is
 # often outside the min-max band of five others (each of 6 runs is the lowest or the
@@ -57,7 +59,7 @@ def differences(config):
     """What makes a run's config other than the legacy configuration, as phrases."""
     found = []
     for (section, key), value in LEGACY.items():
-        if config[section][key] != value:
+        if config[section].get(key, value) != value:  # absent: a config of before the entry
             found.append('%s %s, not %s' % (key, config[section][key], value))
     return found
 

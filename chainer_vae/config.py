@@ -3,7 +3,7 @@
     {"model":    {"n_in": 784, "n_latent": 20, "n_h": 500, "activation": "softplus"},
      "training": {"epoch": 100, "batchsize": 100, "seed": 0, "gpu": -1, "test": false,
                   "debug": false, "initmodel": null, "resume": null, "communicator": null,
-                  "lr": 0.001, "weight_decay": 0.0, "grad_clip": null},
+                  "lr": 0.001, "weight_decay": 0.0, "grad_clip": null, "beta": 1.0, "k": 1},
      "data":     {"dataset": "mnist", "data_dir": null, "binarize": false, "image_size": null,
                   "n_train": null},
      "versions": {"python": "3.12.1", "numpy": "2.5.5", "chainer": "7.8.1", "cupy": null,
@@ -34,6 +34,7 @@ FLAGS = {  # train_vae.py's flag: (section, key) in config.json
     'seed': ('training', 'seed'), 'gpu': ('training', 'gpu'), 'test': ('training', 'test'),
     'debug': ('training', 'debug'), 'lr': ('training', 'lr'),
     'weight_decay': ('training', 'weight_decay'), 'grad_clip': ('training', 'grad_clip'),
+    'beta': ('training', 'beta'), 'k': ('training', 'k'),
     'initmodel': ('training', 'initmodel'), 'resume': ('training', 'resume'),
     'communicator': ('training', 'communicator'),
     'dataset': ('data', 'dataset'), 'data_dir': ('data', 'data_dir'),
@@ -95,6 +96,8 @@ SCHEMA = {  # train_vae.py's
     ('training', 'lr'): (lambda v: _number(v) and v > 0, 0.001),
     ('training', 'weight_decay'): (lambda v: _number(v) and v >= 0, 0.0),
     ('training', 'grad_clip'): (lambda v: v is None or (_number(v) and v > 0), None),
+    ('training', 'beta'): (lambda v: _number(v) and v >= 0, 1.0),
+    ('training', 'k'): (_positive, 1),
 }
 M2_MODELS = ('M2', 'M1+M2')  # an M2 run's config.json's "model"
 M2_SCHEMA = {  # python -m chainer_vae.m2's: its flags, as the command names them

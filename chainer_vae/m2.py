@@ -85,6 +85,8 @@ def make_parser():
                    help='run folder: config.json, log.csv, checkpoint.npz')
     p.add_argument('--force', action='store_true',
                    help='replace an earlier run in --out (the files it wrote are removed)')
+    cli.add_presets(p, paper.PRESETS, help="a cell of Table 1: its --labels and Kingma's "
+                    "3000 epochs (the m1m2 ones with --m1 M1_RUN); the flags given override it")
     p.add_argument('--resume-from', metavar='RUN_DIR', type=cli.existing_dir,
                    help='continue the run in RUN_DIR after its last checkpoint, with its '
                         'settings (--epoch may extend it)')
@@ -111,6 +113,9 @@ def parse_args(argv=None):
     problem = None if args.resume_from else settings_problem(args)
     if problem:
         parser.error(problem)
+    if (args.preset or '').startswith('m1m2') and not args.m1 and not args.resume_from:
+        parser.error('--preset %s: M1+M2 learns from an M1: --m1 M1_RUN (train_vae.py '
+                     '--preset m1 trains one)' % args.preset)
     if args.n_hidden is None and not args.resume_from:
         args.n_hidden = paper.hidden_of(args.labels, args.m1)
     return args, given

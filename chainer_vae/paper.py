@@ -20,6 +20,18 @@ ADAM = dict(alpha=3e-4, beta1=0.9, beta2=0.999)  # sec. 4.4; learn_yz_x_ss.py:30
 KINGMA_M1 = dict(n_h=500, n_latent=50, activation='softplus')
 
 
+# Each Table 1 cell of M2 and M1+M2 as a preset of python -m chainer_vae.m2 (his 3000
+# epochs; the M1+M2 ones need --m1 M1_RUN)
+PRESETS = {'%s-n%d' % (model, n): dict(labels=n, epoch=3000)
+           for model in ('m2', 'm1m2') for n in TABLE1_N}
+
+# The M1 of the re-implementation that came nearest Table 1's M1+M2 (jonemeth/
+# generative-models: 784-600-600-50 on the grey levels, batch 500, Adam 3e-4 with weight
+# decay 1 / 50,000, gradients clipped at norm 5, 1000 epochs): train_vae.py --preset m1
+M1_PRESET = dict(dimz=50, n_hidden=600, batchsize=500, n_train=KINGMA['n_train'], lr=3e-4,
+                 weight_decay=1.0 / KINGMA['n_train'], grad_clip=5.0, epoch=1000)
+
+
 def hidden_of(n_labels, m1):
     """Kingma's hidden units: 300 for M1+M2 below N = 600, else 500 (run_2layer_ssl.py;
     the paper's M2 on pixels: 500)."""

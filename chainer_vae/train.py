@@ -27,11 +27,12 @@ def finite(loss, epoch, split, i):
 
 
 def train(model, optimizer, x_train, x_test, folder, n_epoch=100, batchsize=100, xp=np,
-          total=None, progress=None):
+          total=None, progress=None, C=1.0, k=1):
     """Train as the notebook did, from the epoch after ``folder``'s last (a
     checkpoint.RunFolder, open). ``total`` adds the loss sums over the MPI ranks of a
     data-parallel run (chainer_vae/mpi.py); ``progress(epoch, i)`` is told of each
-    training batch (chainer_vae/progress.py)."""
+    training batch (chainer_vae/progress.py). ``C`` weights the KL term and ``k`` is the
+    samples of z an image in training (the slides' get_loss_func(C, k); the legacy: 1, 1)."""
     N, N_test = len(x_train), len(x_test)
     for epoch in six.moves.range(folder.epoch + 1, n_epoch + 1):
         print('epoch', epoch)
@@ -42,7 +43,7 @@ def train(model, optimizer, x_train, x_test, folder, n_epoch=100, batchsize=100,
         sum_rec_loss = 0   # reconstruction loss
         for i in six.moves.range(0, N, batchsize):
             x = chainer.Variable(xp.asarray(x_train[perm[i:i + batchsize]]))
-            optimizer.update(model.get_loss_func(), x)
+            optimizer.update(model.get_loss_func(C, k), x)
             if epoch == 1 and i == 0:
                 g = computational_graph.build_computational_graph((model.loss,))
                 folder.write_graph(g.dump())
@@ -64,7 +65,7 @@ def train(model, optimizer, x_train, x_test, folder, n_epoch=100, batchsize=100,
         with chainer.no_backprop_mode():
             for i in six.moves.range(0, N_test, batchsize):
                 x = chainer.Variable(xp.asarray(x_test[i:i + batchsize]))
-                loss_func = model.get_loss_func(k=10)
+                loss_func = model.get_loss_func(C, k=10)
                 loss_func(x)
                 finite(model.loss, epoch, 'test', i)
                 sum_loss += float(model.loss.data) * len(x.data)

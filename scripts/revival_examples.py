@@ -225,6 +225,7 @@ def main(argv=None):
                     make_treebank_standin(work, np.random.RandomState(0))
                 for script, known in scripts:
                     state, detail, seconds = run_one(work, script, env, args.timeout)
+                    detail = detail.replace(scratch, 'SCRATCH')  # no machine's folder in results/
                     if state != 'ran' and known:
                         state = known
                     print('%-40s %-55s %-10s %5.0f s  %s' % (name, script, state.split()[0],

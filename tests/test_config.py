@@ -13,7 +13,7 @@ import chainer
 
 import chainer_vae
 
-from chainer_vae import checkpoint, config, data, files, net, visualize
+from chainer_vae import checkpoint, compare, config, data, files, net, visualize
 
 from helpers import REPO, run_cli
 from test_checkpoint import arrays, assert_same_arrays
@@ -45,7 +45,7 @@ def test_a_run_config_says_what_rebuilds_the_model(run):
     assert written['training'] == {'epoch': 1, 'batchsize': 100, 'seed': 3, 'gpu': -1,
                                    'test': True, 'debug': False, 'initmodel': None,
                                    'resume': None, 'communicator': None, 'lr': 0.001,
-                                   'weight_decay': 0.0, 'grad_clip': None}
+                                   'weight_decay': 0.0, 'grad_clip': None, 'beta': 1.0, 'k': 1}
     assert written['data'] == {'dataset': 'mnist', 'data_dir': data.SAMPLE_DIR,  # absolute
                                'binarize': False, 'image_size': None, 'n_train': None}
     assert written['versions'] == {'python': platform.python_version(), 'numpy': np.__version__,
@@ -109,6 +109,28 @@ def test_the_m1_option_is_recorded_applied_and_kept_by_a_resume(tmp_path):
     assert losses['stopped'] == losses['whole'] != losses['legacy']
     assert_same_arrays(arrays(tmp_path / 'stopped' / 'mlp_4.model'),
                        arrays(tmp_path / 'whole' / 'mlp_4.model'))
+
+
+@pytest.mark.parametrize('flags, recorded', [(['--beta', '0.5'], {'beta': 0.5, 'k': 1}),
+                                             (['-k', '2'], {'beta': 1.0, 'k': 2})])
+def test_beta_and_k_are_opt_in_recorded_and_kept(tmp_path, flags, recorded):
+    """--beta (the KL term's weight, chainer v7.8.1's name; the slides' C) and -k (samples
+    of z an image, the slides' k): recorded in config.json, another run than the legacy
+    settings', kept by a resume, named by compare as what differs from the 2017 run."""
+    common = ['--dataset', 'sample', '--test', '--seed', '0']
+    for name, more, epochs in (('legacy', [], '2'), ('run', flags, '1')):
+        result = run_cli(*common + more + ['-e', epochs, '-o', tmp_path / name])
+        assert result.returncode == 0, result.stderr
+    written = read_json(tmp_path / 'run' / 'config.json')['training']
+    assert {key: written[key] for key in recorded} == recorded
+    result = run_cli('--resume-from', tmp_path / 'run', '--epoch', '2')
+    assert result.returncode == 0, result.stderr
+    assert read_json(tmp_path / 'run' / 'config.json')['training']['epoch'] == 2
+    legacy, run = ((tmp_path / n / 'log.csv').read_text().splitlines() for n in ('legacy', 'run'))
+    assert legacy[1].split(',')[1] != run[1].split(',')[1]  # the train loss of epoch 1
+    name = flags[0].lstrip('-')
+    assert '%s %s, not' % (name, recorded[name]) in ', '.join(
+        compare.differences(config.read(str(tmp_path / 'run' / 'config.json'))))
 
 
 @pytest.mark.parametrize('flag, value', [('--lr', '0'), ('--weight-decay', '-1'),
@@ -178,3 +200,17 @@ def test_committed_configs_are_portable_and_redraw(path, tmp_path):
     visualize.main([str(run), '--only', only, '--data-dir', data.SAMPLE_DIR])
     assert (run / 'vae_0to9.gif').exists() and (run / 'loss_curves.png').exists()
     assert (run / 'mapping.png').exists() == (m['n_latent'] == 2)
+
+
+def test_a_preset_is_defaults_that_the_flags_given_override():
+    """train_vae.py --preset m1 and m2 --preset CELL: nanoGPT-like named settings, the flags
+    given beside them win, and they are not 'given' (a resumed run takes its own)."""
+    from chainer_vae import __main__ as training, m2, paper
+    args, given = training.parse_args(['--preset', 'm1', '--epoch', '365'])
+    assert {name: getattr(args, name) for name in paper.M1_PRESET} == dict(
+        paper.M1_PRESET, epoch=365)
+    assert 'lr' not in given and 'epoch' in given
+    assert training.parse_args([])[0].lr == 0.001  # no preset: the legacy's
+    args, _ = m2.parse_args(['--preset', 'm1m2-n600', '--m1', REPO, '--seed', '2'])
+    assert (args.labels, args.epoch, args.seed, args.n_hidden) == (600, 3000, 2, 500)
+    assert m2.parse_args(['--preset', 'm2-n100', '--labels', '3000'])[0].labels == 3000

@@ -343,6 +343,11 @@ class RunFolder:
             save_npz(self.file(model_name), model, self.path)
             save_npz(self.file(state_name), optimizer, self.path)
 
+    def close(self):
+        """Let go of the folder's lock before this process ends (a notebook's kernel goes on
+        after its run; the pictures then read the folder)."""
+        self._lock.release()
+
     def resume_hint(self, command):
         """What is kept and how to go on: one sentence for a line that ends a run (its
         checkpoint read back from the folder where this process has not yet restored it)."""

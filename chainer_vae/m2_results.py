@@ -9,11 +9,15 @@ writes into DIR:
                 "test_error": % at the last epoch,
                 "best_valid_test_error": % at the epoch of the lowest validation error,
                 "settings": where the run or its M1 departs from Kingma's ("Kingma's"
-                where neither does), and its M1's epochs}
+                where neither does), and its M1's epochs,
+                "headline": whether the run has Kingma's M2 settings (on any M1)}
   table.md      for each model, N and settings, the test errors as mean ± std over the
                 runs (seeds), beside the paper's where the runs are on MNIST (Table 1 is
                 on its test images; a run on other data gets a line saying so)
-  curves.png    validation (dashed) and test error (solid) against epochs, a line each run
+  curves.png    the headline: validation (dashed) and test error (solid) against epochs
+                of the runs of Kingma's M2 settings, the seeds of a setting averaged, and
+                Table 1's error of each N (dotted, labelled)
+  curves_experiments.png  the same of the other runs, a line each run
   RUN/          for each run (and the M1 run of an M1+M2 one), under its folder's name: its
                 log.csv and its config.json without this machine's folders (data_dir null,
                 the M1 run by its folder's name), as results/ keeps runs
@@ -23,7 +27,7 @@ hold one under a copy's name: a run whose config.json were replaced by its porta
 could not go on. A run given twice (by another path, a link) is one line too, not two
 seeds.
 
-``--epoch E`` makes summary.json, table.md and curves.png as at epoch E (a run with fewer
+``--epoch E`` makes summary.json, table.md and the curves as at epoch E (a run with fewer
 epochs as far as it got; the kept copies stay whole), so seeds that have run on to
 different epochs are put side by side at one.
 
@@ -39,7 +43,7 @@ import numpy as np
 from chainer_vae import checkpoint, cli, config as run_config, data, errors, files, paper, runlog
 from chainer_vae.plotting import plt, save_figure, ticker
 
-OUTPUTS = ('summary.json', 'table.md', 'curves.png')
+OUTPUTS = ('summary.json', 'table.md', 'curves.png', 'curves_experiments.png')
 
 
 class ResultsError(errors.Failure):
@@ -50,27 +54,38 @@ SETTINGS = ('dataset', 'n_train', 'n_hidden', 'steps', 'dimz', 'init', 'reshuffl
 WORDS = dict(dataset='{}', n_train='the first {} training images', n_hidden='H = {}',
              steps='{} steps an epoch', dimz='z of {} dimensions', init="{}'s first weights",
              reshuffle='batches drawn anew each epoch', grey='grey levels')
-M1_WORDS = dict(n_h='M1 of H = {}', n_latent='M1 of z = {}', activation='M1 of {}')
+M1_WORDS = dict(n_h='M1 of H = {}', n_latent='M1 of z = {}', activation='M1 of {}',
+                lr='M1 at lr {:g}', weight_decay='M1 with weight decay {:g}',
+                grad_clip='M1 clipped at norm {:g}')
 
 
-def settings(flags, m1_config=None):
+def departures(flags):
     """Where a run's flags depart from Kingma's settings (the defaults of python -m
-    chainer_vae.m2), and its M1 (train_vae.py's ``m1_config``) from his M1 (784-500-500-50,
-    softplus, the pixels binarised), in words; "Kingma's" where they do not. An M1's
-    epochs are always named: his learnt for thousands (the "longrun" model, its pictures
-    at epoch 10,000), and runs on one M1 at two of its epochs are not seeds of one row."""
+    chainer_vae.m2), in words; none for his."""
     kingma = dict(paper.KINGMA, n_hidden=paper.hidden_of(flags['labels'], flags['m1']),
                   steps=paper.steps_of(flags['labels']))
     flags = dict(flags, steps=flags['steps'] or kingma['steps'])  # none given: Kingma's
-    departures = [WORDS[name].format(flags[name]) for name in SETTINGS
-                  if flags[name] != kingma[name]]
+    return [WORDS[name].format(flags[name]) for name in SETTINGS if flags[name] != kingma[name]]
+
+
+def settings(flags, m1_config=None):
+    """Where a run's flags depart from Kingma's settings (``departures``), and its M1
+    (train_vae.py's ``m1_config``) from his M1 (784-500-500-50, softplus, the pixels
+    binarised, Adam 3e-4 with weight decay), in words; "Kingma's" where they do not. An
+    M1's epochs are always named: his learnt for thousands (the "longrun" model, its
+    pictures at epoch 10,000), and runs on one M1 at two of its epochs are not seeds of one
+    row."""
+    words = departures(flags)
     if m1_config:
-        departures += [M1_WORDS[name].format(m1_config['model'][name]) for name in paper.KINGMA_M1
-                       if m1_config['model'][name] != paper.KINGMA_M1[name]]
+        words += [M1_WORDS[name].format(m1_config['model'][name]) for name in paper.KINGMA_M1
+                  if m1_config['model'][name] != paper.KINGMA_M1[name]]
         if not m1_config['data']['binarize']:
-            departures.append('M1 on grey levels')
-        departures.append('M1 of %d epochs' % m1_config['training']['epoch'])
-    return ', '.join(departures) or "Kingma's"
+            words.append('M1 on grey levels')
+        words += [M1_WORDS[name].format(m1_config['training'][name])
+                  for name, kingmas in paper.KINGMA_M1_TRAINING.items()
+                  if m1_config['training'][name] != kingmas]
+        words.append('M1 of %d epochs' % m1_config['training']['epoch'])
+    return ', '.join(words) or "Kingma's"
 
 
 def m1_dir_of(run_dir, config):
@@ -100,7 +115,8 @@ def read_run(run_dir, epoch=None):
              'seed': config['flags']['seed'], 'dataset': config['flags']['dataset'],
              'epochs': len(rows),
              'test_error': float(test[-1]), 'best_valid_test_error': float(test[np.argmin(valid)]),
-             'settings': settings(config['flags'], m1_config)}
+             'settings': settings(config['flags'], m1_config),
+             'headline': not departures(config['flags'])}  # Kingma's M2, whatever its M1
     return entry, valid, test
 
 
@@ -245,24 +261,55 @@ def line_colours(k):
     return [plt.cm.tab20(2 * i if i < 10 else 2 * (i - 10) + 1) for i in range(k)]
 
 
+def headline(runs):
+    """The runs of Kingma's M2 settings (on whatever M1), the seeds of each setting as one
+    curve: their mean validation and test error at each epoch all of them reached."""
+    groups = {}
+    for r, valid, test in runs:
+        if r['headline']:
+            key = (r['model'], r['n_labels'], r['dataset'], r['settings'])
+            groups.setdefault(key, []).append((r, valid, test))
+    curves = []
+    for group in groups.values():
+        n = min(len(test) for _, _, test in group)
+        seeds = sorted(r['seed'] for r, _, _ in group)
+        curves.append((dict(group[0][0], seed=seeds[0], seeds=seeds),
+                       np.mean([valid[:n] for _, valid, _ in group], axis=0),
+                       np.mean([test[:n] for _, _, test in group], axis=0)))
+    return curves
+
+
+def curve_label(r):
+    seeds = r.get('seeds', [r['seed']])
+    label = 'N = %d, ' % r['n_labels'] + ('seed %d' % seeds[0] if len(seeds) == 1 else
+                                          'mean of seeds %s' % ', '.join(map(str, seeds)))
+    return label + ('' if r['settings'] == "Kingma's" else ' (%s)' % r['settings'])
+
+
 def curves(runs, path):
-    """Validation (dashed) and test error (solid) against epochs, a panel a model."""
+    """Validation (dashed) and test error (solid) against epochs, a panel a model, and
+    Table 1's error of each N drawn (dotted) for runs on MNIST."""
     models = [m for m in run_config.M2_MODELS if any(r['model'] == m for r, _, _ in runs)]
-    fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 4.8), dpi=100,
-                             squeeze=False)
+    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(6.5 * max(1, len(models)), 4.8),
+                             dpi=100, squeeze=False)
+    if not models:
+        axes[0][0].text(0.5, 0.5, 'no runs', ha='center', transform=axes[0][0].transAxes)
     for ax, model in zip(axes[0], models):
         mine = [(r, v, t) for r, v, t in runs if r['model'] == model]
         colours = line_colours(len(mine))
         for i, (r, valid, test) in enumerate(sorted(mine, key=lambda x: (x[0]['n_labels'],
                                                                           x[0]['seed']))):
             epochs = np.arange(1, len(test) + 1)
-            label = 'N = %d, seed %d' % (r['n_labels'], r['seed']) + (
-                '' if r['settings'] == "Kingma's" else ' (%s)' % r['settings'])
+            label = curve_label(r)
             ax.plot(epochs, test, color=colours[i], label=label + ': test')
             ax.plot(epochs, valid, '--', color=colours[i], lw=0.8, label=label + ': validation')
-        papers = sorted({table1(r) for r, _, _ in mine} - {None})  # on MNIST alone
-        for error in papers:
+        papers = sorted({(r['n_labels'], table1(r)) for r, _, _ in mine if table1(r)})
+        for n, error in papers:  # on MNIST alone
             ax.axhline(error, color='grey', ls=':', lw=0.8)
+            ax.annotate('Table 1, N = %d: %.2f %%' % (n, error), (1, error),
+                        xycoords=('axes fraction', 'data'), xytext=(-4, 2),
+                        textcoords='offset points', ha='right', va='bottom', fontsize=7,
+                        color='dimgrey')
         ax.set_yscale('log')  # error % on plain numbers, not 4 x 10^1
         low, high = ax.get_ylim()
         ax.set_yticks([t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100) if low <= t <= high])
@@ -273,8 +320,8 @@ def curves(runs, path):
         ax.set_ylabel('error %')
         ax.set_title(model + (' (dotted: Table 1)' if papers else ''))
     fig.tight_layout()
-    for ax in axes[0]:  # below the panels, so the curves and ticks stay clear; the saved
-        ax.legend(fontsize=7, loc='upper center', bbox_to_anchor=(0.5, -0.12))  # image grows
+    for ax in axes[0][:len(models)]:  # below the panels, so the curves and ticks stay clear;
+        ax.legend(fontsize=7, loc='upper center', bbox_to_anchor=(0.5, -0.12))  # it grows
     save_figure(fig, path, bbox_inches='tight')
 
 
@@ -285,7 +332,7 @@ def main(argv=None):
                    help='python -m chainer_vae.m2 run folders (finished or not)')
     p.add_argument('--epoch', type=cli.positive_int, metavar='E',
                    help='the runs as at epoch E (those with fewer as far as they got)')
-    p.add_argument('--out', required=True, help='folder for summary.json, table.md, curves.png')
+    p.add_argument('--out', required=True, help='folder for summary.json, table.md, the curves')
     args = p.parse_args(argv)
     with cli.command('m2_results', writes_in=args.out):
         given_once(args.runs)
@@ -297,7 +344,9 @@ def main(argv=None):
         with files.Lock(args.out).acquire():  # no other m2_results writes here meanwhile
             files.write_bytes(os.path.join(args.out, OUTPUTS[0]), summary)
             files.write_bytes(os.path.join(args.out, OUTPUTS[1]), text.encode())
-            curves(runs, os.path.join(args.out, OUTPUTS[2]))
+            curves(headline(runs), os.path.join(args.out, OUTPUTS[2]))
+            curves([run for run in runs if not run[0]['headline']],
+                   os.path.join(args.out, OUTPUTS[3]))
             files.record(args.out, OUTPUTS)
             for name, (_, config, log) in copies.items():
                 folder = os.path.join(args.out, name)

@@ -16,8 +16,10 @@ KINGMA = dict(dataset='mnist', n_train=50000, dimz=50, init='kingma', reshuffle=
 ALPHA = 0.1  # the weight of the labelled images' classification term, per image of the set
 INIT_SD = 0.001
 ADAM = dict(alpha=3e-4, beta1=0.9, beta2=0.999)  # sec. 4.4; learn_yz_x_ss.py:307
-# the M1 of his M1+M2 (learn_yz_x_ss.py:41-46): 784-500-500-50, softplus, binarised pixels
+# the M1 of his M1+M2 (learn_yz_x_ss.py:41-46): 784-500-500-50, softplus, binarised pixels,
+# learnt by Adam 3e-4 with the N(0, I) prior as weight decay, unclipped (gpulearn_z_x.py)
 KINGMA_M1 = dict(n_h=500, n_latent=50, activation='softplus')
+KINGMA_M1_TRAINING = dict(lr=3e-4, weight_decay=1.0 / KINGMA['n_train'], grad_clip=None)
 
 
 # Each Table 1 cell of M2 and M1+M2 as a preset of python -m chainer_vae.m2 (his 3000

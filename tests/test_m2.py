@@ -543,10 +543,10 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
         {'model': 'M2', 'n_labels': 100, 'seed': 3, 'dataset': 'sample', 'epochs': 3,
          'test_error': float(rows[-1][-1]),
          'best_valid_test_error': float(min(rows, key=lambda r: float(r[-2]))[-1]),
-         'settings': how},
+         'settings': how, 'headline': False},
         {'model': 'M2', 'n_labels': 100, 'seed': 4, 'dataset': 'sample', 'epochs': 2,
          'test_error': float(rows[1][-1]), 'best_valid_test_error': float(rows[0][-1]),
-         'settings': how}]
+         'settings': how, 'headline': False}]
     table = (tmp_path / 'res' / 'table.md').read_text().splitlines()
     assert table[2].startswith('| M2 | 100 | %s | 3, 4 | 2-3 | ' % how)
     # the sample's test images: no Table 1 column beside them, and the caption says so
@@ -555,7 +555,8 @@ def test_the_summary_table_and_curves_come_from_the_logs(tmp_path, uninterrupted
                                'sample, as mean ± std')
     assert table[5] == ('Runs on sample stand beside no Table 1 number: Table 1 was measured '
                         'on the 10,000 MNIST test images.')
-    assert (tmp_path / 'res' / 'curves.png').stat().st_size > 0
+    for figure in ('curves.png', 'curves_experiments.png'):  # TINY's runs: experiments
+        assert (tmp_path / 'res' / figure).stat().st_size > 0
     for run in (uninterrupted, other):  # each run beside the table, as results/ keeps runs
         kept = tmp_path / 'res' / run.name
         assert (kept / 'log.csv').read_bytes() == (run / 'log.csv').read_bytes()
@@ -649,6 +650,27 @@ def test_the_curves_draw_table_1_beside_runs_on_mnist_alone(tmp_path, monkeypatc
         m2_results.plt.close(ax.figure)
 
 
+def test_the_headline_figure_averages_the_seeds_of_kingmas_settings(tmp_path, monkeypatch):
+    """curves.png: the runs of Kingma's M2 settings, a setting's seeds as one curve (their
+    mean), Table 1's error labelled; the other runs go to curves_experiments.png."""
+    drawn = []
+    monkeypatch.setattr(m2_results, 'save_figure', lambda fig, path, **kw: drawn.append(fig))
+    run = dict(model='M1+M2', n_labels=100, dataset='mnist', settings='M1 of 200 epochs',
+               headline=True)
+    runs = [(dict(run, seed=s), np.array([6.0, 4.0 + s]), np.array([7.0, 5.0 + s, 1.0][:3 - s]))
+            for s in (0, 1)] + [(dict(run, seed=0, headline=False, settings='H = 500'),
+                                 np.array([9.0]), np.array([9.5]))]
+    curves = m2_results.headline(runs)
+    assert len(curves) == 1 and curves[0][0]['seeds'] == [0, 1]
+    assert curves[0][2].tolist() == [7.0, 5.5]  # the epochs both seeds reached, their mean
+    m2_results.curves(curves, str(tmp_path / 'curves.png'))
+    ax = drawn.pop().axes[0]
+    assert [line.get_label() for line in ax.get_lines() if line.get_linestyle() == '-'] == [
+        'N = 100, mean of seeds 0, 1 (M1 of 200 epochs): test']
+    assert [t.get_text() for t in ax.texts] == ['Table 1, N = 100: 3.33 %']
+    m2_results.plt.close(ax.figure)
+
+
 def test_runs_of_other_settings_are_apart_in_the_table():
     flags = dict(labels=100, m1='M1', n_hidden=300, init='kingma', grey=False, steps=None,
                  dimz=50, dataset='mnist', n_train=50000, reshuffle=False)
@@ -660,13 +682,22 @@ def test_runs_of_other_settings_are_apart_in_the_table():
     assert m2_results.settings(other) == "H = 500, chainer's first weights"
     assert m2_results.settings(dict(flags, reshuffle=True)) == 'batches drawn anew each epoch'
     kingmas_m1 = {'model': {'n_in': 784, 'n_latent': 50, 'n_h': 500, 'activation': 'softplus'},
-                  'data': {'binarize': True}, 'training': {'epoch': 200}}
+                  'data': {'binarize': True},
+                  'training': {'epoch': 200, 'lr': 3e-4, 'weight_decay': 2e-5, 'grad_clip': None}}
     assert m2_results.settings(flags, kingmas_m1) == 'M1 of 200 epochs'  # always named
     grey_m1 = dict(kingmas_m1, model=dict(kingmas_m1['model'], n_h=600), data={'binarize': False})
     assert m2_results.settings(flags, grey_m1) == \
         'M1 of H = 600, M1 on grey levels, M1 of 200 epochs'
-    assert m2_results.settings(flags, dict(grey_m1, training={'epoch': 365})) == \
+    assert m2_results.settings(flags, dict(grey_m1, training=dict(
+        kingmas_m1['training'], epoch=365))) == \
         'M1 of H = 600, M1 on grey levels, M1 of 365 epochs'  # another row than at 200
+    # the M1's optimiser: train_vae.py's defaults (chainer's lr, no decay), jonemeth's clipping
+    legacy_adam = dict(kingmas_m1, training=dict(epoch=365, lr=0.001, weight_decay=0.0,
+                                                 grad_clip=None))
+    assert m2_results.settings(flags, legacy_adam) == \
+        'M1 at lr 0.001, M1 with weight decay 0, M1 of 365 epochs'
+    clipped = dict(kingmas_m1, training=dict(kingmas_m1['training'], grad_clip=5.0))
+    assert m2_results.settings(flags, clipped) == 'M1 clipped at norm 5, M1 of 200 epochs'
     assert m2_results.settings(other, dict(kingmas_m1, model=dict(
         kingmas_m1['model'], n_latent=20, activation='relu'))) == \
         "H = 500, chainer's first weights, M1 of z = 20, M1 of relu, M1 of 200 epochs"

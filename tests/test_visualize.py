@@ -251,8 +251,9 @@ def test_without_only_the_pictures_a_run_cannot_give_are_skipped(unlabelled_run,
                                                                  capsys):
     visualize.main([unlabelled_run, '--no-kl', '--out', str(tmp_path)])
     drawn = sorted(n for n in os.listdir(str(tmp_path)) if not n.startswith('.'))
-    assert drawn == ['latent_scatter.png', 'loss_curves.png', 'reconstructions.png',
-                     'samples.png'] + (['graph.png', 'graph.svg'] if shutil.which('dot') else [])
+    assert drawn == sorted(['latent_scatter.png', 'loss_curves.png', 'reconstructions.png',
+                            'samples.png'] + (['graph.png', 'graph.svg'] if shutil.which('dot')
+                                              else []))
 
 
 def test_the_graph_without_graphviz_is_one_line_when_asked_for(pictures, monkeypatch, capsys):

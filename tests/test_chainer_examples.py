@@ -30,6 +30,7 @@ sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-p', 'no:xdist', 'tests/t
 
 
 @needs_shared_mnist
+@pytest.mark.slow  # chainer's example test, a minute of training (.ci/run)
 @pytest.mark.skipif(not os.path.isdir(EXAMPLES), reason='../shared/chainer-examples is absent')
 def test_chainers_own_mnist_example_test_passes_through_the_revival(tmp_path):
     examples = str(tmp_path / 'examples')  # test_utils.py finds the examples at ../examples

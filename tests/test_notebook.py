@@ -4,6 +4,7 @@ run again with one epoch more, it goes on from the run folder it left."""
 import os
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from chainer_vae import runlog
@@ -36,6 +37,7 @@ def test_the_notebook_is_kept_without_outputs():
         assert link in text
 
 
+@pytest.mark.slow  # a Jupyter kernel, three runs of the notebook: about a minute (.ci/run)
 def test_the_notebook_runs_and_goes_on_from_its_run(tmp_path, monkeypatch):
     printed, cells = execute(tmp_path, 2, monkeypatch)
     run = tmp_path / 'run_sample_seed0'

@@ -301,12 +301,12 @@ def curves(runs, path):
                                                                           x[0]['seed']))):
             epochs = np.arange(1, len(test) + 1)
             label = curve_label(r)
-            ax.plot(epochs, test, color=colours[i], label=label + ': test')
-            ax.plot(epochs, valid, '--', color=colours[i], lw=0.8, label=label + ': validation')
+            ax.plot(epochs, test, color=colours[i], label=label)
+            ax.plot(epochs, valid, '--', color=colours[i], lw=0.8, label='_validation')
         papers = sorted({(r['n_labels'], table1(r)) for r, _, _ in mine if table1(r)})
-        for n, error in papers:  # on MNIST alone
+        for k, (n, error) in enumerate(papers):  # on MNIST alone; their labels side by side
             ax.axhline(error, color='grey', ls=':', lw=0.8)
-            ax.annotate('Table 1, N = %d: %.2f %%' % (n, error), (1, error),
+            ax.annotate('Table 1, N = %d: %.2f %%' % (n, error), (1 - 0.25 * k, error),
                         xycoords=('axes fraction', 'data'), xytext=(-4, 2),
                         textcoords='offset points', ha='right', va='bottom', fontsize=7,
                         color='dimgrey')
@@ -318,7 +318,8 @@ def curves(runs, path):
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_xlabel('epoch')
         ax.set_ylabel('error %')
-        ax.set_title(model + (' (dotted: Table 1)' if papers else ''))
+        ax.set_title(model + ': test error (solid), validation (dashed)'
+                     + ('; Table 1 (dotted)' if papers else ''), fontsize=10)
     fig.tight_layout()
     for ax in axes[0][:len(models)]:  # below the panels, so the curves and ticks stay clear;
         ax.legend(fontsize=7, loc='upper center', bbox_to_anchor=(0.5, -0.12))  # it grows

@@ -646,7 +646,8 @@ def test_the_curves_draw_table_1_beside_runs_on_mnist_alone(tmp_path, monkeypatc
         ax = drawn.pop().axes[0]
         assert [line.get_ydata()[0] for line in ax.get_lines()
                 if line.get_linestyle() == ':'] == table_1
-        assert ax.get_title() == 'M1+M2' + (' (dotted: Table 1)' if table_1 else '')
+        assert ax.get_title() == 'M1+M2: test error (solid), validation (dashed)' + (
+            '; Table 1 (dotted)' if table_1 else '')
         m2_results.plt.close(ax.figure)
 
 
@@ -666,7 +667,7 @@ def test_the_headline_figure_averages_the_seeds_of_kingmas_settings(tmp_path, mo
     m2_results.curves(curves, str(tmp_path / 'curves.png'))
     ax = drawn.pop().axes[0]
     assert [line.get_label() for line in ax.get_lines() if line.get_linestyle() == '-'] == [
-        'N = 100, mean of seeds 0, 1 (M1 of 200 epochs): test']
+        'N = 100, mean of seeds 0, 1 (M1 of 200 epochs)']
     assert [t.get_text() for t in ax.texts] == ['Table 1, N = 100: 3.33 %']
     m2_results.plt.close(ax.figure)
 

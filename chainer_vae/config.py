@@ -41,7 +41,7 @@ FLAGS = {  # train_vae.py's flag: (section, key) in config.json
     'binarize': ('data', 'binarize'), 'image_size': ('data', 'image_size'),
     'n_train': ('data', 'n_train'),
 }
-PATH_FLAGS = ('data_dir', 'initmodel', 'resume')
+PATH_FLAGS = ('data_dir', 'initmodel', 'resume', 'm1')  # m1: M2's (chainer_vae/m2.py)
 
 
 def _positive(v):

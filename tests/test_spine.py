@@ -158,3 +158,13 @@ def test_both_commands_end_a_run_at_its_last_epoch_on_the_same_rule(runs_v1_0, t
     assert result.returncode == 0, result.stderr
     assert json.loads((stopped / 'config.json').read_text())['flags']['epoch'] == 2
     assert len(log_rows(stopped)) == 3
+
+
+def test_an_m1_given_by_a_relative_path_is_recorded_absolute(runs_v1_0, tmp_path):
+    """config.json keeps the paths a run reads absolute, M2's --m1 among them, so that the
+    run goes on from any folder."""
+    out = tmp_path / 'run'
+    result = run_module('m2', *TINY + ['--epoch', 1, '--m1', os.path.relpath(
+        str(runs_v1_0 / 'm1'), REPO), '-o', out])
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / 'config.json').read_text())['flags']['m1'] == str(runs_v1_0 / 'm1')

@@ -1,6 +1,6 @@
 """Faster CPU paths that compute the same bits: Chainer's own settings, and Adam's update
 with fewer trips through memory (1-4, measured by benchmarks/bench_epoch.py); and M2's
-softplus, which does not (5).
+softplus (5.) and fused kernels (6., M2's fast-1; benchmarks/bench_m2.py), which do not.
 
 1. ``configure(debug)``: ``chainer.config.type_check = debug``. Chainer checks the
    shapes and dtypes of every function call (about 60,000 calls an epoch); the
@@ -207,3 +207,197 @@ class Softplus(chainer_softplus.Softplus):
 def softplus(x):
     """softplus(x) of M2, chainer's F.softplus with 5.'s CPU forward."""
     return Softplus().apply((x,))[0]
+
+
+# ---- 6. M2's fused kernels (m2_net.py's kernels 'fast-1') ----------------------------------
+#
+# Each is one FunctionNode computing in NumPy what a chain of chainer's functions would,
+# its temporaries in blocks of BLOCK elements that stay in the CPU's cache, its gradient
+# from what the forward kept (first order: chainer's gradient_check, tests/test_cpu_kernels.py).
+
+def softplus_and_sigmoid(x, bias=None, out=None):
+    """(softplus(x + bias), sigmoid(x + bias)) of a float32 array of rows (``bias``: one
+    value a column, or none), computed block by block of whole rows: the softplus as 5.
+    above (within 5 ulp of the exact value), the sigmoid, its gradient, as
+    exp(min(x, 0)) / (1 + e), e = exp(-|x|) (within 4 ulp). ``out``: the array
+    the softplus is written to (x itself: in place)."""
+    rows = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
+    y = np.empty_like(x) if out is None else out
+    s = np.empty_like(x)
+    y_rows, s_rows = y.reshape(rows.shape), s.reshape(rows.shape)
+    step = max(1, BLOCK // rows.shape[1])
+    e, u, r = (np.empty((step, rows.shape[1]), x.dtype) for _ in range(3))
+    for start in range(0, len(rows), step):
+        xs, ys, ss = (a[start:start + step] for a in (rows, y_rows, s_rows))
+        n = len(xs)
+        es, us, rs = e[:n], u[:n], r[:n]
+        if bias is not None:
+            np.add(xs, bias, out=ys)
+            xs = ys
+        np.absolute(xs, out=es)
+        np.negative(es, out=es)
+        np.exp(es, out=es)  # e = exp(-|x|), in [0, 1]
+        np.add(es, 1, out=us)  # u = 1 + e, rounded
+        np.divide(1, us, out=ss)
+        np.subtract(us, 1, out=rs)  # the rounding of u, over u
+        rs -= es
+        rs *= ss
+        np.log(us, out=us)
+        us -= rs  # log1p(e) = log(u) - (u - 1 - e) / u + ...
+        np.fmin(xs, 0, out=rs)  # exp(min(x, 0)): e below 0, 1 above (a masked copy is
+        np.exp(rs, out=rs)  # 20 times slower than this exp)
+        ss *= rs
+        np.fmax(xs, 0, out=ys)
+        ys += us
+    return y, s
+
+
+def _variables(*arrays):
+    """Gradients as FunctionNode.backward returns them (None where there is none)."""
+    return tuple(None if a is None else chainer.Variable(a, requires_grad=False)
+                 for a in arrays)
+
+
+class LinearSoftplus(chainer.function_node.FunctionNode):
+    """softplus(x W^T + b): F.linear and softplus in one node, the bias added inside the
+    softplus's blocks."""
+
+    def forward_cpu(self, inputs):
+        x, W, b = inputs
+        self.retain_inputs((0, 1))
+        y = x.dot(W.T)
+        _, self.sigmoid = softplus_and_sigmoid(y, b, out=y)
+        return y,
+
+    def backward(self, indexes, grad_outputs):
+        x, W = (v.array for v in self.get_retained_inputs())
+        g = grad_outputs[0].array * self.sigmoid
+        g_x = g.dot(W) if 0 in indexes else None
+        return _variables(g_x, g.T.dot(x), g.sum(axis=0))
+
+
+def linear_softplus(x, link):
+    """softplus(link(x)) of a chainer Linear ``link``, in one node."""
+    return LinearSoftplus().apply((x, link.W, link.b))[0]
+
+
+class LabelledSoftplus(chainer.function_node.FunctionNode):
+    """q(z|x,y)'s first layer, enumerating the labels: softplus(hx + W y) of each row, where
+    hx (images, H) is its x part and W (H, labels) its y part, for the first ``labels`` rows'
+    own labels and then for every unlabelled image with each label, label-major (the rows
+    of M2.terms) -- without tiling hx or multiplying by one-hot labels."""
+
+    def __init__(self, labels, n_y):
+        self.labels, self.n_y = labels, n_y
+
+    def forward_cpu(self, inputs):
+        hx, W = inputs
+        n_l, n_h = len(self.labels), hx.shape[1]
+        pre = np.empty((n_l + self.n_y * (len(hx) - n_l), n_h), hx.dtype)
+        np.add(hx[:n_l], W.T[self.labels], out=pre[:n_l])
+        np.add(hx[None, n_l:], W.T[:, None], out=pre[n_l:].reshape(self.n_y, -1, n_h))
+        y, self.sigmoid = softplus_and_sigmoid(pre, out=pre)
+        return y,
+
+    def backward(self, indexes, grad_outputs):
+        g = grad_outputs[0].array * self.sigmoid
+        n_l, n_y = len(self.labels), self.n_y
+        unlabelled = g[n_l:].reshape(n_y, -1, g.shape[1])
+        g_hx = np.concatenate((g[:n_l], unlabelled.sum(axis=0)))
+        g_WT = unlabelled.sum(axis=1)
+        np.add.at(g_WT, self.labels, g[:n_l])
+        return _variables(g_hx, np.ascontiguousarray(g_WT.T))
+
+
+def labelled_softplus(hx, W, labels, n_y):
+    return LabelledSoftplus(labels, n_y).apply((hx, W))[0]
+
+
+class GaussianSampleKL(chainer.function_node.FunctionNode):
+    """z = mu + exp(ln_var / 2) eps (F.gaussian with the noise ``eps`` given) and each
+    row's KL(N(mu, exp(ln_var)) || N(0, I)) (the row sums of gaussian_kl_divergence)."""
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def forward_cpu(self, inputs):
+        mu, ln_var = inputs
+        self.retain_inputs((0,))
+        self.sd = np.exp(ln_var * np.float32(0.5))
+        z = self.sd * self.eps
+        z += mu
+        self.var = np.exp(ln_var)
+        kl = mu * mu
+        kl += self.var
+        kl -= ln_var
+        kl -= 1
+        return z, kl.sum(axis=1) * kl.dtype.type(0.5)
+
+    def backward(self, indexes, grad_outputs):
+        mu, = self.get_retained_inputs()
+        gz, gkl = (None if g is None else g.array for g in grad_outputs)
+        g_mu = np.zeros_like(mu.array) if gz is None else gz.copy()
+        g_ln_var = np.zeros_like(mu.array) if gz is None else gz * self.eps * self.sd * 0.5
+        if gkl is not None:
+            g_mu += gkl[:, None] * mu.array
+            g_ln_var += gkl[:, None] * ((self.var - 1) * 0.5)
+        return _variables(g_mu, g_ln_var)
+
+
+def gaussian_sample_kl(mu, ln_var, eps):
+    return GaussianSampleKL(eps).apply((mu, ln_var))
+
+
+def _targets(x_l, x_u, n_y):
+    """The rows' targets: the labelled images, then the unlabelled ones once per label."""
+    return np.concatenate((x_l, np.tile(x_u, (n_y, 1))))
+
+
+class BernoulliNLLRows(chainer.function_node.FunctionNode):
+    """Each row's -log p(x|y,z) of Bernoulli pixels x with the logits given: the row sums
+    of F.bernoulli_nll(x, logits, reduce='no') = softplus(logits) - x logits."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def forward_cpu(self, inputs):
+        logits, = inputs
+        nll, sigmoid = softplus_and_sigmoid(logits)
+        nll -= self.x * logits
+        sigmoid -= self.x
+        self.gradient = sigmoid  # of each entry: sigmoid(logits) - x
+        return nll.sum(axis=1),
+
+    def backward(self, indexes, grad_outputs):
+        return _variables(grad_outputs[0].array[:, None] * self.gradient)
+
+
+class GaussianNLLRows(chainer.function_node.FunctionNode):
+    """Each row's -log N(x; mean, exp(ln_var)): the row sums of F.gaussian_nll(x, mean,
+    ln_var, reduce='no') = (ln_var + log 2 pi) / 2 + (x - mean)^2 exp(-ln_var) / 2."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def forward_cpu(self, inputs):
+        mean, ln_var = inputs
+        self.diff = self.x - mean
+        self.prec = np.exp(-ln_var)
+        self.power = self.diff * self.diff * self.prec  # (x - mean)^2 / var
+        nll = ln_var + self.power
+        nll += np.log(2 * np.pi).astype(ln_var.dtype)
+        return nll.sum(axis=1) * nll.dtype.type(0.5),
+
+    def backward(self, indexes, grad_outputs):
+        g = grad_outputs[0].array[:, None]
+        return _variables(-g * self.diff * self.prec, g * 0.5 * (1 - self.power))
+
+
+def nll_rows(x_l, x_u, n_y, mean, ln_var=None):
+    """-log p(x|y,z) of each row of M2.terms (the targets ``x_l``, then ``x_u`` with each of
+    the ``n_y`` labels): Bernoulli of the logits ``mean``, or Gaussian of ``mean`` and
+    ``ln_var``."""
+    x = _targets(x_l, x_u, n_y)
+    if ln_var is None:
+        return BernoulliNLLRows(x).apply((mean,))[0]
+    return GaussianNLLRows(x).apply((mean, ln_var))[0]

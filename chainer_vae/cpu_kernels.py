@@ -42,6 +42,7 @@ softplus (5.) and fused kernels (6., M2's fast-1; benchmarks/bench_m2.py), which
 """
 import concurrent.futures
 import functools
+import math
 import os
 
 import numpy as np
@@ -215,15 +216,15 @@ def softplus(x):
 # its temporaries in blocks of BLOCK elements that stay in the CPU's cache, its gradient
 # from what the forward kept (first order: chainer's gradient_check, tests/test_cpu_kernels.py).
 
-def softplus_and_sigmoid(x, bias=None, out=None):
+def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
     """(softplus(x + bias), sigmoid(x + bias)) of a float32 array of rows (``bias``: one
     value a column, or none), computed block by block of whole rows: the softplus as 5.
     above (within 5 ulp of the exact value), the sigmoid, its gradient, as
-    exp(min(x, 0)) / (1 + e), e = exp(-|x|) (within 4 ulp). ``out``: the array
-    the softplus is written to (x itself: in place)."""
+    exp(min(x, 0)) / (1 + e), e = exp(-|x|) (within 4 ulp). ``out``, ``sigmoid``: the
+    arrays they are written to (out may be x itself: in place)."""
     rows = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
     y = np.empty_like(x) if out is None else out
-    s = np.empty_like(x)
+    s = np.empty_like(x) if sigmoid is None else sigmoid
     y_rows, s_rows = y.reshape(rows.shape), s.reshape(rows.shape)
     step = max(1, BLOCK // rows.shape[1])
     e, u, r = (np.empty((step, rows.shape[1]), x.dtype) for _ in range(3))
@@ -313,16 +314,51 @@ def labelled_softplus(hx, W, labels, n_y):
     return LabelledSoftplus(labels, n_y).apply((hx, W))[0]
 
 
+class LinearHeads(chainer.function_node.FunctionNode):
+    """Linear links on the same x, their outputs side by side in one array: one product,
+    one gradient into x (where F.linear a link adds a gradient of x's size per link)."""
+
+    def forward_cpu(self, inputs):
+        x, params = inputs[0], inputs[1:]
+        self.retain_inputs((0,))
+        self.W = np.concatenate(params[0::2])
+        self.cuts = np.cumsum([len(W) for W in params[0::2]])[:-1]
+        y = x.dot(self.W.T)
+        y += np.concatenate(params[1::2])
+        return y,
+
+    def backward(self, indexes, grad_outputs):
+        x, = self.get_retained_inputs()
+        g = grad_outputs[0].array
+        grads = [g.dot(self.W) if 0 in indexes else None]
+        for g_W, g_b in zip(np.split(g.T.dot(x.array), self.cuts),
+                            np.split(g.sum(axis=0), self.cuts)):
+            grads += [g_W, g_b]
+        return _variables(*grads)
+
+
+def linear_heads(x, *links):
+    """The outputs of the Linear ``links`` on ``x``, side by side, from one node."""
+    return LinearHeads().apply((x,) + sum(((link.W, link.b) for link in links), ()))[0]
+
+
+def _halves(stats):
+    """The mean and the log variance of a Gaussian given side by side (linear_heads')."""
+    half = stats.shape[1] // 2
+    return stats[:, :half], stats[:, half:]
+
+
 class GaussianSampleKL(chainer.function_node.FunctionNode):
-    """z = mu + exp(ln_var / 2) eps (F.gaussian with the noise ``eps`` given) and each
-    row's KL(N(mu, exp(ln_var)) || N(0, I)) (the row sums of gaussian_kl_divergence)."""
+    """Of a Gaussian's mean mu and log variance ln_var side by side: z = mu + exp(ln_var / 2)
+    eps (F.gaussian with the noise ``eps`` given), and each row's KL(N(mu, exp(ln_var)) ||
+    N(0, I)) (the row sums of gaussian_kl_divergence)."""
 
     def __init__(self, eps):
         self.eps = eps
 
     def forward_cpu(self, inputs):
-        mu, ln_var = inputs
-        self.retain_inputs((0,))
+        mu, ln_var = _halves(inputs[0])
+        self.mu = mu
         self.sd = np.exp(ln_var * np.float32(0.5))
         z = self.sd * self.eps
         z += mu
@@ -334,70 +370,81 @@ class GaussianSampleKL(chainer.function_node.FunctionNode):
         return z, kl.sum(axis=1) * kl.dtype.type(0.5)
 
     def backward(self, indexes, grad_outputs):
-        mu, = self.get_retained_inputs()
         gz, gkl = (None if g is None else g.array for g in grad_outputs)
-        g_mu = np.zeros_like(mu.array) if gz is None else gz.copy()
-        g_ln_var = np.zeros_like(mu.array) if gz is None else gz * self.eps * self.sd * 0.5
+        g_mu = np.zeros_like(self.mu) if gz is None else gz.copy()
+        g_ln_var = np.zeros_like(self.mu) if gz is None else gz * self.eps * self.sd * 0.5
         if gkl is not None:
-            g_mu += gkl[:, None] * mu.array
+            g_mu += gkl[:, None] * self.mu
             g_ln_var += gkl[:, None] * ((self.var - 1) * 0.5)
-        return _variables(g_mu, g_ln_var)
+        return _variables(np.concatenate((g_mu, g_ln_var), axis=1))
 
 
-def gaussian_sample_kl(mu, ln_var, eps):
-    return GaussianSampleKL(eps).apply((mu, ln_var))
+def gaussian_sample_kl(stats, eps):
+    """(z, each row's KL) of the mean and log variance ``stats`` (side by side)."""
+    return GaussianSampleKL(eps).apply((stats,))
 
 
-def _targets(x_l, x_u, n_y):
-    """The rows' targets: the labelled images, then the unlabelled ones once per label."""
-    return np.concatenate((x_l, np.tile(x_u, (n_y, 1))))
+def _images_of_rows(n_l, n_u, n_y):
+    """The image of each row of M2.terms: the labelled ones, then the unlabelled ones once
+    per label, label-major."""
+    return np.concatenate((np.arange(n_l), n_l + np.tile(np.arange(n_u), n_y)))
 
 
 class BernoulliNLLRows(chainer.function_node.FunctionNode):
     """Each row's -log p(x|y,z) of Bernoulli pixels x with the logits given: the row sums
-    of F.bernoulli_nll(x, logits, reduce='no') = softplus(logits) - x logits."""
+    of F.bernoulli_nll(x, logits, reduce='no') = softplus(logits) - x logits, block by
+    block of rows (each block's targets gathered there, never a tiled copy of them)."""
 
-    def __init__(self, x):
-        self.x = x
+    def __init__(self, x, images):
+        self.x, self.images = x, images
 
     def forward_cpu(self, inputs):
         logits, = inputs
-        nll, sigmoid = softplus_and_sigmoid(logits)
-        nll -= self.x * logits
-        sigmoid -= self.x
-        self.gradient = sigmoid  # of each entry: sigmoid(logits) - x
-        return nll.sum(axis=1),
+        nll = np.empty(len(logits), logits.dtype)
+        self.gradient = np.empty_like(logits)  # of each entry: sigmoid(logits) - x
+        step = max(1, BLOCK // logits.shape[1])
+        for start in range(0, len(logits), step):
+            rows = slice(start, start + step)
+            x, ls, gradient = self.x[self.images[rows]], logits[rows], self.gradient[rows]
+            ys, _ = softplus_and_sigmoid(ls, sigmoid=gradient)
+            gradient -= x
+            x *= ls
+            ys -= x
+            nll[rows] = ys.sum(axis=1)
+        return nll,
 
     def backward(self, indexes, grad_outputs):
         return _variables(grad_outputs[0].array[:, None] * self.gradient)
 
 
 class GaussianNLLRows(chainer.function_node.FunctionNode):
-    """Each row's -log N(x; mean, exp(ln_var)): the row sums of F.gaussian_nll(x, mean,
-    ln_var, reduce='no') = (ln_var + log 2 pi) / 2 + (x - mean)^2 exp(-ln_var) / 2."""
+    """Each row's -log N(x; mean, exp(ln_var)) of the mean and log variance side by side:
+    the row sums of F.gaussian_nll(x, mean, ln_var, reduce='no') = (ln_var + log 2 pi) / 2
+    + (x - mean)^2 exp(-ln_var) / 2."""
 
     def __init__(self, x):
         self.x = x
 
     def forward_cpu(self, inputs):
-        mean, ln_var = inputs
+        mean, ln_var = _halves(inputs[0])
         self.diff = self.x - mean
         self.prec = np.exp(-ln_var)
         self.power = self.diff * self.diff * self.prec  # (x - mean)^2 / var
         nll = ln_var + self.power
-        nll += np.log(2 * np.pi).astype(ln_var.dtype)
+        nll += ln_var.dtype.type(math.log(2 * math.pi))
         return nll.sum(axis=1) * nll.dtype.type(0.5),
 
     def backward(self, indexes, grad_outputs):
         g = grad_outputs[0].array[:, None]
-        return _variables(-g * self.diff * self.prec, g * 0.5 * (1 - self.power))
+        return _variables(np.concatenate((-g * self.diff * self.prec,
+                                          g * 0.5 * (1 - self.power)), axis=1))
 
 
-def nll_rows(x_l, x_u, n_y, mean, ln_var=None):
+def nll_rows(x_l, x_u, n_y, params, gaussian_x):
     """-log p(x|y,z) of each row of M2.terms (the targets ``x_l``, then ``x_u`` with each of
-    the ``n_y`` labels): Bernoulli of the logits ``mean``, or Gaussian of ``mean`` and
-    ``ln_var``."""
-    x = _targets(x_l, x_u, n_y)
-    if ln_var is None:
-        return BernoulliNLLRows(x).apply((mean,))[0]
-    return GaussianNLLRows(x).apply((mean, ln_var))[0]
+    the ``n_y`` labels): Bernoulli of the logits ``params``, or Gaussian of the mean and
+    log variance ``params`` (side by side)."""
+    x, images = np.concatenate((x_l, x_u)), _images_of_rows(len(x_l), len(x_u), n_y)
+    if gaussian_x:
+        return GaussianNLLRows(x[images]).apply((params,))[0]
+    return BernoulliNLLRows(x, images).apply((params,))[0]

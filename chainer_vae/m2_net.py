@@ -103,15 +103,18 @@ class M2(chainer.Chain):
     def neg_elbo_fused(self, x_l, x_u, x, labels):
         """neg_elbo of the rows of ``terms`` with the fast-1 kernels (cpu_kernels.py 6.):
         the labels enumerated inside q(z|x,y)'s first layer, z's noise from ``generator``,
-        z and the KL in one node, -log p(x|y,z) of each row in one."""
+        each pair of heads (mu and ln var) in one product, z and the KL in one node,
+        -log p(x|y,z) of each row in one."""
         h = cpu_kernels.labelled_softplus(self.qz_x(x), self.qz_y.W, labels[:len(x_l)],
                                           self.n_y)
-        mu, ln_var = self.qz_mu(h), self.qz_ln_var(h)
-        z, kl = cpu_kernels.gaussian_sample_kl(mu, ln_var, self.noise(mu.shape, mu.dtype))
-        y = one_hot(labels, self.n_y, mu.dtype)
+        stats = cpu_kernels.linear_heads(h, self.qz_mu, self.qz_ln_var)  # mu, ln var
+        eps = self.noise((len(labels), self.qz_mu.W.shape[0]), stats.dtype)
+        z, kl = cpu_kernels.gaussian_sample_kl(stats, eps)
+        y = one_hot(labels, self.n_y, stats.dtype)
         h = cpu_kernels.linear_softplus(F.concat((z, y)), self.px_h)
-        ln_var_x = self.px_ln_var(h) if self.gaussian_x else None
-        rec = cpu_kernels.nll_rows(x_l, x_u, self.n_y, self.px_mu(h), ln_var_x)
+        heads = (self.px_mu, self.px_ln_var) if self.gaussian_x else (self.px_mu,)
+        rec = cpu_kernels.nll_rows(x_l, x_u, self.n_y, cpu_kernels.linear_heads(h, *heads),
+                                   self.gaussian_x)
         return rec + kl + math.log(self.n_y)
 
     def noise(self, shape, dtype=np.float32):

@@ -253,20 +253,21 @@ def test_gaussian_sample_and_kl_are_chainers():
     gaussian_kl_divergence within 2 ulp (the half taken after the sum); gradient_check."""
     rng = np.random.RandomState(1)
     mu, ln_var, eps = (rng.standard_normal((30, 50)).astype(np.float32) for _ in range(3))
-    z, kl = (v.array for v in cpu_kernels.gaussian_sample_kl(mu, ln_var, eps))
+    stats = np.concatenate((mu, ln_var), axis=1)
+    z, kl = (v.array for v in cpu_kernels.gaussian_sample_kl(stats, eps))
     np.testing.assert_array_equal(z, F.gaussian(mu, ln_var, eps=eps).array)
     theirs = F.sum(gaussian_kl_divergence(mu, ln_var, reduce='no'), axis=1).array
     assert ulps(kl, theirs).max() <= 2
-    args = [a.astype(np.float64) for a in (mu, ln_var, eps)]
     gradient_check.check_backward(
-        lambda mu, ln_var: cpu_kernels.gaussian_sample_kl(mu, ln_var, args[2]), args[:2],
-        (rng.standard_normal((30, 50)), rng.standard_normal(30)), dtype=np.float64)
+        lambda stats: cpu_kernels.gaussian_sample_kl(stats, eps.astype(np.float64)),
+        stats.astype(np.float64), (rng.standard_normal((30, 50)), rng.standard_normal(30)),
+        dtype=np.float64)
 
 
 @pytest.mark.parametrize('gaussian_x', [False, True], ids=['Bernoulli', 'Gaussian'])
 def test_nll_rows_are_chainers_row_sums(gaussian_x):
     """-log p(x|y,z) of each row with its target tiled as M2.terms does: the row sums of
-    F.gaussian_nll / F.bernoulli_nll within 4 ulp of a row's sum of absolute terms
+    F.gaussian_nll / F.bernoulli_nll within 4 ulp a term of a row's sum of absolute terms
     (other rounding order inside a row); gradient_check."""
     rng = np.random.RandomState(2)
     labels, rows, images = tiny_rows(rng)
@@ -276,15 +277,35 @@ def test_nll_rows_are_chainers_row_sums(gaussian_x):
     params = [rng.standard_normal((rows, width)).astype(np.float32) * 3
               for _ in range(1 + gaussian_x)]
     targets = np.concatenate((x[:n_l], np.tile(x[n_l:], (10, 1))))
-    ours = cpu_kernels.nll_rows(x[:n_l], x[n_l:], 10, *params).array
+    side_by_side = np.concatenate(params, axis=1)
+    ours = cpu_kernels.nll_rows(x[:n_l], x[n_l:], 10, side_by_side, gaussian_x).array
     terms = (F.gaussian_nll(targets, *params, reduce='no') if gaussian_x
              else F.bernoulli_nll(targets, *params, reduce='no')).array
     scale = np.abs(terms).sum(axis=1)
     assert (np.abs(ours - terms.sum(axis=1)) / np.spacing(scale)).max() <= 4 * width
     x64 = x.astype(np.float64)
     gradient_check.check_backward(
-        lambda *p: cpu_kernels.nll_rows(x64[:n_l], x64[n_l:], 10, *p),
-        [p.astype(np.float64) for p in params], rng.standard_normal(rows), dtype=np.float64)
+        lambda p: cpu_kernels.nll_rows(x64[:n_l], x64[n_l:], 10, p, gaussian_x),
+        side_by_side.astype(np.float64), rng.standard_normal(rows), dtype=np.float64)
+
+
+def test_linear_heads_are_chainers_linear_side_by_side():
+    """Two Linear links on the same x from one product: their F.linear outputs side by
+    side within 2 ulp of a row's sum of absolute products; gradient_check."""
+    rng = np.random.RandomState(4)
+    x = rng.standard_normal((40, 7)).astype(np.float32)
+    links = [chainer.links.Linear(7, n) for n in (5, 3)]
+    for link in links:
+        link.b.array[...] = rng.standard_normal(link.b.shape)
+    ours = cpu_kernels.linear_heads(x, *links).array
+    theirs = np.concatenate([link(x).array for link in links], axis=1)
+    scale = np.abs(x).dot(np.abs(np.concatenate([link.W.array for link in links])).T)
+    assert (np.abs(ours - theirs) / np.spacing(scale + 1)).max() <= 2 * 7
+    params = [a for link in links for a in (link.W.array, link.b.array)]
+    gradient_check.check_backward(
+        lambda *inputs: cpu_kernels.LinearHeads().apply(inputs)[0],
+        [a.astype(np.float64) for a in [x] + params], rng.standard_normal((40, 8)),
+        dtype=np.float64)
 
 
 def test_linear_softplus_is_chainers_linear_and_softplus():

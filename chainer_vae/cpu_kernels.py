@@ -219,8 +219,8 @@ def softplus(x):
 def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
     """(softplus(x + bias), sigmoid(x + bias)) of a float32 array of rows (``bias``: one
     value a column, or none), computed block by block of whole rows: the softplus as 5.
-    above (within 5 ulp of the exact value), the sigmoid, its gradient, as
-    exp(min(x, 0)) / (1 + e), e = exp(-|x|) (within 4 ulp). ``out``, ``sigmoid``: the
+    above (within 5 ulp of the exact value), the sigmoid, its gradient, as e / (1 + e)
+    below 0 and 1 / (1 + e) above, e = exp(-|x|) (within 4 ulp). ``out``, ``sigmoid``: the
     arrays they are written to (out may be x itself: in place)."""
     rows = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
     y = np.empty_like(x) if out is None else out
@@ -245,9 +245,9 @@ def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
         rs *= ss
         np.log(us, out=us)
         us -= rs  # log1p(e) = log(u) - (u - 1 - e) / u + ...
-        np.fmin(xs, 0, out=rs)  # exp(min(x, 0)): e below 0, 1 above (a masked copy is
-        np.exp(rs, out=rs)  # 20 times slower than this exp)
-        ss *= rs
+        np.greater_equal(xs, 0, out=rs, casting='unsafe')  # 1 where x >= 0, else 0: and
+        np.maximum(rs, es, out=rs)  # as e <= 1, max(that, e) is e below 0, 1 above (a
+        ss *= rs  # masked copy of e is 20 times slower)
         np.fmax(xs, 0, out=ys)
         ys += us
     return y, s
@@ -359,7 +359,7 @@ class GaussianSampleKL(chainer.function_node.FunctionNode):
     def forward_cpu(self, inputs):
         mu, ln_var = _halves(inputs[0])
         self.mu = mu
-        self.sd = np.exp(ln_var * np.float32(0.5))
+        self.sd = np.exp(ln_var * ln_var.dtype.type(0.5))
         z = self.sd * self.eps
         z += mu
         self.var = np.exp(ln_var)
@@ -371,12 +371,19 @@ class GaussianSampleKL(chainer.function_node.FunctionNode):
 
     def backward(self, indexes, grad_outputs):
         gz, gkl = (None if g is None else g.array for g in grad_outputs)
-        g_mu = np.zeros_like(self.mu) if gz is None else gz.copy()
-        g_ln_var = np.zeros_like(self.mu) if gz is None else gz * self.eps * self.sd * 0.5
-        if gkl is not None:
-            g_mu += gkl[:, None] * self.mu
-            g_ln_var += gkl[:, None] * ((self.var - 1) * 0.5)
-        return _variables(np.concatenate((g_mu, g_ln_var), axis=1))
+        grad = np.zeros(self.mu.shape[:1] + (2 * self.mu.shape[1],), self.mu.dtype)
+        g_mu, g_ln_var = _halves(grad)
+        if gkl is not None:  # d KL / d mu = mu, d KL / d ln_var = (var - 1) / 2
+            np.multiply(gkl[:, None], self.mu, out=g_mu)
+            np.subtract(self.var, 1, out=g_ln_var)
+            g_ln_var *= gkl[:, None] * 0.5
+        if gz is not None:  # d z / d mu = 1, d z / d ln_var = eps sd / 2
+            g_mu += gz
+            gz = gz * self.eps
+            gz *= self.sd
+            gz *= 0.5
+            g_ln_var += gz
+        return _variables(grad)
 
 
 def gaussian_sample_kl(stats, eps):

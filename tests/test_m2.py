@@ -434,6 +434,13 @@ def test_a_run_records_its_kernels_and_a_resume_keeps_or_switches_them(tmp_path,
     assert_same_arrays(resumed, at_once)
 
 
+def test_a_config_from_before_the_kernels_reads_as_chainer_1_from_epoch_1():
+    path = os.path.join(REPO, 'tests', 'data', 'runs_v1_0', 'm2', 'config.json')
+    assert 'kernels' not in json.loads(open(path).read())['flags']
+    flags = m2.read_config(path)['flags']
+    assert (flags['kernels'], flags['kernels_from_epoch']) == ('chainer-1', 1)
+
+
 def test_the_fast_kernels_on_a_gpu_are_one_line_before_anything_is_written(tmp_path, capsys,
                                                                           in_process):
     with pytest.raises(SystemExit) as exit:

@@ -216,9 +216,10 @@ def softplus(x):
 # its temporaries in blocks of BLOCK elements that stay in the CPU's cache, its gradient
 # from what the forward kept (first order: chainer's gradient_check, tests/test_cpu_kernels.py).
 
-def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
+def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None, bias_rows=None):
     """(softplus(x + bias), sigmoid(x + bias)) of a float32 array of rows (``bias``: one
-    value a column, or none), computed block by block of whole rows: the softplus as 5.
+    value a column, or none; with ``bias_rows``, a table whose row bias_rows[i] is row i's),
+    computed block by block of whole rows: the softplus as 5.
     above (within 5 ulp of the exact value), the sigmoid, its gradient, as e / (1 + e)
     below 0 and 1 / (1 + e) above, e = exp(-|x|) (within 4 ulp). ``out``, ``sigmoid``: the
     arrays they are written to (out may be x itself: in place)."""
@@ -233,7 +234,8 @@ def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
         n = len(xs)
         es, us, rs = e[:n], u[:n], r[:n]
         if bias is not None:
-            np.add(xs, bias, out=ys)
+            np.add(xs, bias if bias_rows is None else bias[bias_rows[start:start + n]],
+                   out=ys)
             xs = ys
         np.absolute(xs, out=es)
         np.negative(es, out=es)
@@ -282,6 +284,37 @@ def linear_softplus(x, link):
     return LinearSoftplus().apply((x, link.W, link.b))[0]
 
 
+class LabelledLinearSoftplus(chainer.function_node.FunctionNode):
+    """p(x|y,z)'s first layer: softplus(W (z, y) + b) of each row's z and one-hot label y,
+    W's label columns (with b) added as a row of a table inside the softplus's blocks,
+    not multiplied by one-hot labels."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def forward_cpu(self, inputs):
+        z, W, b = inputs
+        self.retain_inputs((0, 1))
+        n_z = z.shape[1]
+        y = z.dot(W[:, :n_z].T)
+        _, self.sigmoid = softplus_and_sigmoid(y, W[:, n_z:].T + b, out=y,
+                                               bias_rows=self.labels)
+        return y,
+
+    def backward(self, indexes, grad_outputs):
+        z, W = (v.array for v in self.get_retained_inputs())
+        g = grad_outputs[0].array * self.sigmoid
+        n_z = z.shape[1]
+        one_hot = np.eye(W.shape[1] - n_z, dtype=g.dtype)[self.labels]
+        g_W = np.concatenate((g.T.dot(z), g.T.dot(one_hot)), axis=1)
+        return _variables(g.dot(W[:, :n_z]), g_W, g.sum(axis=0))
+
+
+def labelled_linear_softplus(z, labels, link):
+    """softplus(link((z, one-hot labels))) of a chainer Linear ``link``, in one node."""
+    return LabelledLinearSoftplus(labels).apply((z, link.W, link.b))[0]
+
+
 class LabelledSoftplus(chainer.function_node.FunctionNode):
     """q(z|x,y)'s first layer, enumerating the labels: softplus(hx + W y) of each row, where
     hx (images, H) is its x part and W (H, labels) its y part, for the first ``labels`` rows'
@@ -301,12 +334,18 @@ class LabelledSoftplus(chainer.function_node.FunctionNode):
         return y,
 
     def backward(self, indexes, grad_outputs):
-        g = grad_outputs[0].array * self.sigmoid
-        n_l, n_y = len(self.labels), self.n_y
-        unlabelled = g[n_l:].reshape(n_y, -1, g.shape[1])
-        g_hx = np.concatenate((g[:n_l], unlabelled.sum(axis=0)))
-        g_WT = unlabelled.sum(axis=1)
-        np.add.at(g_WT, self.labels, g[:n_l])
+        gy, n_l, n_y = grad_outputs[0].array, len(self.labels), self.n_y
+        n_u = (len(gy) - n_l) // n_y
+        g_hx = np.zeros((n_l + n_u, gy.shape[1]), gy.dtype)
+        g_WT = np.zeros((n_y, gy.shape[1]), gy.dtype)
+        g = np.empty_like(g_hx[n_l:])
+        for label in range(n_y):  # a label's rows at a time, in the cache: no full-size g
+            rows = slice(n_l + label * n_u, n_l + (label + 1) * n_u)
+            np.multiply(gy[rows], self.sigmoid[rows], out=g)
+            g_hx[n_l:] += g
+            g.sum(axis=0, out=g_WT[label])
+        np.multiply(gy[:n_l], self.sigmoid[:n_l], out=g_hx[:n_l])
+        np.add.at(g_WT, self.labels, g_hx[:n_l])
         return _variables(g_hx, np.ascontiguousarray(g_WT.T))
 
 

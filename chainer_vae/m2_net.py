@@ -110,8 +110,7 @@ class M2(chainer.Chain):
         stats = cpu_kernels.linear_heads(h, self.qz_mu, self.qz_ln_var)  # mu, ln var
         eps = self.noise((len(labels), self.qz_mu.W.shape[0]), stats.dtype)
         z, kl = cpu_kernels.gaussian_sample_kl(stats, eps)
-        y = one_hot(labels, self.n_y, stats.dtype)
-        h = cpu_kernels.linear_softplus(F.concat((z, y)), self.px_h)
+        h = cpu_kernels.labelled_linear_softplus(z, labels, self.px_h)
         heads = (self.px_mu, self.px_ln_var) if self.gaussian_x else (self.px_mu,)
         rec = cpu_kernels.nll_rows(x_l, x_u, self.n_y, cpu_kernels.linear_heads(h, *heads),
                                    self.gaussian_x)

@@ -321,3 +321,24 @@ def test_linear_softplus_is_chainers_linear_and_softplus():
         lambda x, W, b: cpu_kernels.LinearSoftplus().apply((x, W, b))[0],
         [a.astype(np.float64) for a in (x, W, b)], rng.standard_normal((40, 9)),
         dtype=np.float64)
+
+
+def test_labelled_linear_softplus_is_chainers_concat_linear_and_softplus():
+    """p(x|y,z)'s first layer with the labels' columns as a table: chainer's F.concat((z,
+    one-hot y)), F.linear and softplus within 8 ulp, and the softplus's slope times 3 ulp of
+    the sum of the absolute terms of each input (another order of the sum); gradient_check."""
+    rng = np.random.RandomState(5)
+    labels = rng.randint(0, 10, 40)
+    z, W, b = (rng.standard_normal(s).astype(np.float32) * 2 for s in ((40, 4), (9, 14), (9,)))
+    link = chainer.links.Linear(14, 9)
+    link.W.array[...], link.b.array[...] = W, b
+    ours = cpu_kernels.labelled_linear_softplus(z, labels, link).array
+    zy = F.concat((z, m2_net.one_hot(labels, 10))).array
+    theirs = F.softplus(F.linear(zy, W, b)).array
+    terms = np.abs(zy).dot(np.abs(W).T) + np.abs(b)
+    slope = 1 / (1 + np.exp(-F.linear(zy, W, b).array))
+    assert (np.abs(ours - theirs) <= 8 * np.spacing(theirs) + 3 * slope * np.spacing(terms)).all()
+    gradient_check.check_backward(
+        lambda z, W, b: cpu_kernels.LabelledLinearSoftplus(labels).apply((z, W, b))[0],
+        [a.astype(np.float64) for a in (z, W, b)], rng.standard_normal((40, 9)),
+        dtype=np.float64)

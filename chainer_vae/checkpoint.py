@@ -176,7 +176,7 @@ def model_sha256(run_dir, config):
 
 # ---- checkpoint.npz ----------------------------------------------------------------
 
-def _checkpoint_arrays(model, optimizer, row):
+def _checkpoint_arrays(model, optimizer, row, generator=None):
     arrays = {'log_row': np.array(row[1:], np.float64)}
     serializers.DictionarySerializer(arrays, path='model/').save(model)
     serializers.DictionarySerializer(arrays, path='optimizer/').save(optimizer)
@@ -184,7 +184,29 @@ def _checkpoint_arrays(model, optimizer, row):
     arrays.update({'epoch': np.int64(row[0]), 'rng/keys': keys, 'rng/pos': np.int64(pos),
                    'rng/has_gauss': np.int64(has_gauss),
                    'rng/cached_gaussian': np.float64(cached_gaussian)})
+    if generator is not None:
+        arrays[PCG64] = _pcg64_words(generator.bit_generator.state)
     return arrays
+
+
+# a run's own PCG64 Generator (M2's fast-1 noise), where it has one: its 128-bit state and
+# increment as 64-bit halves, then has_uint32 and uinteger
+PCG64 = 'rng/pcg64'
+_HALF = (1 << 64) - 1
+
+
+def _pcg64_words(state):
+    inner = state['state']
+    return np.array([inner['state'] >> 64, inner['state'] & _HALF, inner['inc'] >> 64,
+                     inner['inc'] & _HALF, state['has_uint32'], state['uinteger']], np.uint64)
+
+
+def _pcg64_state(path, words):
+    state_hi, state_lo, inc_hi, inc_lo, has_uint32, uinteger = (int(w) for w in words)
+    if has_uint32 not in (0, 1) or uinteger >= 1 << 32 or not inc_lo & 1:
+        raise CheckpointError('%s is damaged (its PCG64 state %s)' % (path, words.tolist()))
+    return {'bit_generator': 'PCG64', 'has_uint32': has_uint32, 'uinteger': uinteger,
+            'state': {'state': state_hi << 64 | state_lo, 'inc': inc_hi << 64 | inc_lo}}
 
 
 STATE = {  # what checkpoint.npz holds besides model/ and optimizer/: (shape, dtype kind)
@@ -243,10 +265,12 @@ class RunFolder:
     """``--out`` of one run, locked for this process from ``open`` until it ends;
     ``final``: the names of the files the run writes at its end (the VAE's legacy pair;
     none for M2), ``columns``: its log.csv's, epoch first and wall_time last (another
-    loop's, as chainer_vae/m2_train.py's: end_epoch's losses are the columns between)."""
+    loop's, as chainer_vae/m2_train.py's: end_epoch's losses are the columns between);
+    ``generator``: a PCG64 Generator of the run's own (M2's fast-1 noise), or None."""
 
-    def __init__(self, path, final=(), columns=runlog.COLUMNS):
+    def __init__(self, path, final=(), columns=runlog.COLUMNS, generator=None):
         self.path = path
+        self.generator = generator  # a numpy Generator saved and restored with NumPy's
         self.final = tuple(final)
         self.columns = columns
         self.rows = []  # log.csv's rows so far (epoch first)
@@ -284,8 +308,9 @@ class RunFolder:
         return sorted(n for n in names if os.path.exists(self.file(n)))
 
     def restore(self, model, optimizer):
-        """Load checkpoint.npz into model, optimizer and NumPy's generator and make
-        log.csv end at its epoch; return that epoch."""
+        """Load checkpoint.npz into model, optimizer and NumPy's generator (and the run's
+        own, where the checkpoint has its state) and make log.csv end at its epoch; return
+        that epoch."""
         path = self.file(files.CHECKPOINT)
         headers = checked_headers(path)
         check_shapes(path, headers, model, 'model/')
@@ -296,8 +321,12 @@ class RunFolder:
                     or headers[key][1].kind != kind):
                 raise CheckpointError('%s lacks the epoch, its log row or the random state'
                                       % path)
+        pcg64 = self.generator is not None and PCG64 in headers  # else: seeded by the run
+        if pcg64 and (tuple(headers[PCG64][0]) != (6,) or headers[PCG64][1].kind != 'u'):
+            raise CheckpointError('%s is damaged (its PCG64 state)' % path)
         with _reading(path) as npz:
             row, rng = _read_state(path, npz)
+            generator_state = _pcg64_state(path, npz[PCG64]) if pcg64 else None
             serializers.NpzDeserializer(npz, path='model/').load(model)
             serializers.NpzDeserializer(npz, path='optimizer/').load(optimizer)
         try:
@@ -305,6 +334,8 @@ class RunFolder:
         except runlog.LogError as e:
             raise CheckpointError('cannot resume %s: %s' % (self.path, e)) from None
         np.random.set_state(rng)
+        if generator_state:
+            self.generator.bit_generator.state = generator_state
         if files.read_or_none(self.file(files.LOG)) != runlog.text(rows, self.columns):
             self._write_log(rows)  # rows after the checkpoint cut, its own row put back
         self.rows = rows
@@ -324,7 +355,7 @@ class RunFolder:
         both are written: the checkpoint holds the row, so a kill between the two loses
         nothing (restore puts the row back). Return the row."""
         row = (self.epoch + 1,) + tuple(losses) + (round(time.time() - self._clock, 3),)
-        arrays = _checkpoint_arrays(model, optimizer, row)
+        arrays = _checkpoint_arrays(model, optimizer, row, self.generator)
         with interrupt.deferred():
             files.write_into(self.path, files.CHECKPOINT,
                              lambda f: files.write_npz(f, arrays, compress=False))

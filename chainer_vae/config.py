@@ -73,6 +73,9 @@ def _seed(v):
 
 COMMUNICATORS = ('naive', 'flat', 'non_cuda_aware', 'pure_nccl')
 INITS = ('kingma', 'chainer')  # M2's --init: Kingma's N(0, 0.001^2), or chainer's default
+# M2's --kernels (chainer_vae/m2_net.py): chainer's functions and NumPy's legacy generator
+# (the runs made before the flag), or cpu_kernels.py's fused ones and a PCG64 generator
+KERNELS = ('chainer-1', 'fast-1')
 
 # Each command's config.json as data: {(section, key): (what its value must be, its
 # default)}; a default fills in what configs written before the entry existed lack.
@@ -111,6 +114,8 @@ M2_SCHEMA = {  # python -m chainer_vae.m2's: its flags, as the command names the
     ('flags', 'init'): (lambda v: v in INITS, INITS[0]),
     ('flags', 'reshuffle'): (_is(bool), False),
     ('flags', 'gpu'): (_is(int), -1),  # a run from before --gpu: the CPU
+    ('flags', 'kernels'): (lambda v: v in KERNELS, KERNELS[0]),  # before --kernels: chainer-1
+    ('flags', 'kernels_from_epoch'): (_positive, 1),  # the first epoch learnt with them
 }
 
 

@@ -1,6 +1,6 @@
 """Faster CPU paths that compute the same bits: Chainer's own settings, and Adam's update
 with fewer trips through memory (1-4, measured by benchmarks/bench_epoch.py); and M2's
-softplus, which does not (5).
+softplus (5.) and fused kernels (6., M2's fast-1; benchmarks/bench_m2.py), which do not.
 
 1. ``configure(debug)``: ``chainer.config.type_check = debug``. Chainer checks the
    shapes and dtypes of every function call (about 60,000 calls an epoch); the
@@ -42,6 +42,7 @@ softplus, which does not (5).
 """
 import concurrent.futures
 import functools
+import math
 import os
 
 import numpy as np
@@ -207,3 +208,289 @@ class Softplus(chainer_softplus.Softplus):
 def softplus(x):
     """softplus(x) of M2, chainer's F.softplus with 5.'s CPU forward."""
     return Softplus().apply((x,))[0]
+
+
+# ---- 6. M2's fused kernels (m2_net.py's kernels 'fast-1') ----------------------------------
+#
+# Each is one FunctionNode computing in NumPy what a chain of chainer's functions would,
+# its temporaries in blocks of BLOCK elements that stay in the CPU's cache, its gradient
+# from what the forward kept (first order: chainer's gradient_check, tests/test_cpu_kernels.py).
+
+def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None, bias_rows=None):
+    """(softplus(x + bias), sigmoid(x + bias)) of a float32 array of rows (``bias``: one
+    value a column, or none; with ``bias_rows``, a table whose row bias_rows[i] is row i's),
+    computed block by block of whole rows: the softplus as 5.
+    above (within 5 ulp of the exact value), the sigmoid, its gradient, as e / (1 + e)
+    below 0 and 1 / (1 + e) above, e = exp(-|x|) (within 4 ulp). ``out``, ``sigmoid``: the
+    arrays they are written to (out may be x itself: in place)."""
+    rows = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
+    y = np.empty_like(x) if out is None else out
+    s = np.empty_like(x) if sigmoid is None else sigmoid
+    y_rows, s_rows = y.reshape(rows.shape), s.reshape(rows.shape)
+    step = max(1, BLOCK // rows.shape[1])
+    e, u, r = (np.empty((step, rows.shape[1]), x.dtype) for _ in range(3))
+    for start in range(0, len(rows), step):
+        xs, ys, ss = (a[start:start + step] for a in (rows, y_rows, s_rows))
+        n = len(xs)
+        es, us, rs = e[:n], u[:n], r[:n]
+        if bias is not None:
+            np.add(xs, bias if bias_rows is None else bias[bias_rows[start:start + n]],
+                   out=ys)
+            xs = ys
+        np.absolute(xs, out=es)
+        np.negative(es, out=es)
+        np.exp(es, out=es)  # e = exp(-|x|), in [0, 1]
+        np.add(es, 1, out=us)  # u = 1 + e, rounded
+        np.divide(1, us, out=ss)
+        np.subtract(us, 1, out=rs)  # the rounding of u, over u
+        rs -= es
+        rs *= ss
+        np.log(us, out=us)
+        us -= rs  # log1p(e) = log(u) - (u - 1 - e) / u + ...
+        np.greater_equal(xs, 0, out=rs, casting='unsafe')  # 1 where x >= 0, else 0: and
+        np.maximum(rs, es, out=rs)  # as e <= 1, max(that, e) is e below 0, 1 above (a
+        ss *= rs  # masked copy of e is 20 times slower)
+        np.fmax(xs, 0, out=ys)
+        ys += us
+    return y, s
+
+
+def _variables(*arrays):
+    """Gradients as FunctionNode.backward returns them (None where there is none)."""
+    return tuple(None if a is None else chainer.Variable(a, requires_grad=False)
+                 for a in arrays)
+
+
+class LinearSoftplus(chainer.function_node.FunctionNode):
+    """softplus(x W^T + b): F.linear and softplus in one node, the bias added inside the
+    softplus's blocks."""
+
+    def forward_cpu(self, inputs):
+        x, W, b = inputs
+        self.retain_inputs((0, 1))
+        y = x.dot(W.T)
+        _, self.sigmoid = softplus_and_sigmoid(y, b, out=y)
+        return y,
+
+    def backward(self, indexes, grad_outputs):
+        x, W = (v.array for v in self.get_retained_inputs())
+        g = grad_outputs[0].array * self.sigmoid
+        g_x = g.dot(W) if 0 in indexes else None
+        return _variables(g_x, g.T.dot(x), g.sum(axis=0))
+
+
+def linear_softplus(x, link):
+    """softplus(link(x)) of a chainer Linear ``link``, in one node."""
+    return LinearSoftplus().apply((x, link.W, link.b))[0]
+
+
+class LabelledLinearSoftplus(chainer.function_node.FunctionNode):
+    """p(x|y,z)'s first layer: softplus(W (z, y) + b) of each row's z and one-hot label y,
+    W's label columns (with b) added as a row of a table inside the softplus's blocks,
+    not multiplied by one-hot labels."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def forward_cpu(self, inputs):
+        z, W, b = inputs
+        self.retain_inputs((0, 1))
+        n_z = z.shape[1]
+        y = z.dot(W[:, :n_z].T)
+        _, self.sigmoid = softplus_and_sigmoid(y, W[:, n_z:].T + b, out=y,
+                                               bias_rows=self.labels)
+        return y,
+
+    def backward(self, indexes, grad_outputs):
+        z, W = (v.array for v in self.get_retained_inputs())
+        g = grad_outputs[0].array * self.sigmoid
+        n_z = z.shape[1]
+        one_hot = np.eye(W.shape[1] - n_z, dtype=g.dtype)[self.labels]
+        g_W = np.concatenate((g.T.dot(z), g.T.dot(one_hot)), axis=1)
+        return _variables(g.dot(W[:, :n_z]), g_W, g.sum(axis=0))
+
+
+def labelled_linear_softplus(z, labels, link):
+    """softplus(link((z, one-hot labels))) of a chainer Linear ``link``, in one node."""
+    return LabelledLinearSoftplus(labels).apply((z, link.W, link.b))[0]
+
+
+class LabelledSoftplus(chainer.function_node.FunctionNode):
+    """q(z|x,y)'s first layer, enumerating the labels: softplus(hx + W y) of each row, where
+    hx (images, H) is its x part and W (H, labels) its y part, for the first ``labels`` rows'
+    own labels and then for every unlabelled image with each label, label-major (the rows
+    of M2.terms) -- without tiling hx or multiplying by one-hot labels."""
+
+    def __init__(self, labels, n_y):
+        self.labels, self.n_y = labels, n_y
+
+    def forward_cpu(self, inputs):
+        hx, W = inputs
+        n_l, n_h = len(self.labels), hx.shape[1]
+        pre = np.empty((n_l + self.n_y * (len(hx) - n_l), n_h), hx.dtype)
+        np.add(hx[:n_l], W.T[self.labels], out=pre[:n_l])
+        np.add(hx[None, n_l:], W.T[:, None], out=pre[n_l:].reshape(self.n_y, -1, n_h))
+        y, self.sigmoid = softplus_and_sigmoid(pre, out=pre)
+        return y,
+
+    def backward(self, indexes, grad_outputs):
+        gy, n_l, n_y = grad_outputs[0].array, len(self.labels), self.n_y
+        n_u = (len(gy) - n_l) // n_y
+        g_hx = np.zeros((n_l + n_u, gy.shape[1]), gy.dtype)
+        g_WT = np.zeros((n_y, gy.shape[1]), gy.dtype)
+        g = np.empty_like(g_hx[n_l:])
+        for label in range(n_y):  # a label's rows at a time, in the cache: no full-size g
+            rows = slice(n_l + label * n_u, n_l + (label + 1) * n_u)
+            np.multiply(gy[rows], self.sigmoid[rows], out=g)
+            g_hx[n_l:] += g
+            g.sum(axis=0, out=g_WT[label])
+        np.multiply(gy[:n_l], self.sigmoid[:n_l], out=g_hx[:n_l])
+        np.add.at(g_WT, self.labels, g_hx[:n_l])
+        return _variables(g_hx, np.ascontiguousarray(g_WT.T))
+
+
+def labelled_softplus(hx, W, labels, n_y):
+    return LabelledSoftplus(labels, n_y).apply((hx, W))[0]
+
+
+class LinearHeads(chainer.function_node.FunctionNode):
+    """Linear links on the same x, their outputs side by side in one array: one product,
+    one gradient into x (where F.linear a link adds a gradient of x's size per link)."""
+
+    def forward_cpu(self, inputs):
+        x, params = inputs[0], inputs[1:]
+        self.retain_inputs((0,))
+        self.W = np.concatenate(params[0::2])
+        self.cuts = np.cumsum([len(W) for W in params[0::2]])[:-1]
+        y = x.dot(self.W.T)
+        y += np.concatenate(params[1::2])
+        return y,
+
+    def backward(self, indexes, grad_outputs):
+        x, = self.get_retained_inputs()
+        g = grad_outputs[0].array
+        grads = [g.dot(self.W) if 0 in indexes else None]
+        for g_W, g_b in zip(np.split(g.T.dot(x.array), self.cuts),
+                            np.split(g.sum(axis=0), self.cuts)):
+            grads += [g_W, g_b]
+        return _variables(*grads)
+
+
+def linear_heads(x, *links):
+    """The outputs of the Linear ``links`` on ``x``, side by side, from one node."""
+    return LinearHeads().apply((x,) + sum(((link.W, link.b) for link in links), ()))[0]
+
+
+def _halves(stats):
+    """The mean and the log variance of a Gaussian given side by side (linear_heads')."""
+    half = stats.shape[1] // 2
+    return stats[:, :half], stats[:, half:]
+
+
+class GaussianSampleKL(chainer.function_node.FunctionNode):
+    """Of a Gaussian's mean mu and log variance ln_var side by side: z = mu + exp(ln_var / 2)
+    eps (F.gaussian with the noise ``eps`` given), and each row's KL(N(mu, exp(ln_var)) ||
+    N(0, I)) (the row sums of gaussian_kl_divergence)."""
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def forward_cpu(self, inputs):
+        mu, ln_var = _halves(inputs[0])
+        self.mu = mu
+        self.sd = np.exp(ln_var * ln_var.dtype.type(0.5))
+        z = self.sd * self.eps
+        z += mu
+        self.var = np.exp(ln_var)
+        kl = mu * mu
+        kl += self.var
+        kl -= ln_var
+        kl -= 1
+        return z, kl.sum(axis=1) * kl.dtype.type(0.5)
+
+    def backward(self, indexes, grad_outputs):
+        gz, gkl = (None if g is None else g.array for g in grad_outputs)
+        grad = np.zeros(self.mu.shape[:1] + (2 * self.mu.shape[1],), self.mu.dtype)
+        g_mu, g_ln_var = _halves(grad)
+        if gkl is not None:  # d KL / d mu = mu, d KL / d ln_var = (var - 1) / 2
+            np.multiply(gkl[:, None], self.mu, out=g_mu)
+            np.subtract(self.var, 1, out=g_ln_var)
+            g_ln_var *= gkl[:, None] * 0.5
+        if gz is not None:  # d z / d mu = 1, d z / d ln_var = eps sd / 2
+            g_mu += gz
+            gz = gz * self.eps
+            gz *= self.sd
+            gz *= 0.5
+            g_ln_var += gz
+        return _variables(grad)
+
+
+def gaussian_sample_kl(stats, eps):
+    """(z, each row's KL) of the mean and log variance ``stats`` (side by side)."""
+    return GaussianSampleKL(eps).apply((stats,))
+
+
+def _images_of_rows(n_l, n_u, n_y):
+    """The image of each row of M2.terms: the labelled ones, then the unlabelled ones once
+    per label, label-major."""
+    return np.concatenate((np.arange(n_l), n_l + np.tile(np.arange(n_u), n_y)))
+
+
+class BernoulliNLLRows(chainer.function_node.FunctionNode):
+    """Each row's -log p(x|y,z) of Bernoulli pixels x with the logits given: the row sums
+    of F.bernoulli_nll(x, logits, reduce='no') = softplus(logits) - x logits, block by
+    block of rows (each block's targets gathered there, never a tiled copy of them)."""
+
+    def __init__(self, x, images):
+        self.x, self.images = x, images
+
+    def forward_cpu(self, inputs):
+        logits, = inputs
+        nll = np.empty(len(logits), logits.dtype)
+        self.gradient = np.empty_like(logits)  # of each entry: sigmoid(logits) - x
+        step = max(1, BLOCK // logits.shape[1])
+        for start in range(0, len(logits), step):
+            rows = slice(start, start + step)
+            x, ls, gradient = self.x[self.images[rows]], logits[rows], self.gradient[rows]
+            ys, _ = softplus_and_sigmoid(ls, sigmoid=gradient)
+            gradient -= x
+            x *= ls
+            ys -= x
+            nll[rows] = ys.sum(axis=1)
+        return nll,
+
+    def backward(self, indexes, grad_outputs):
+        return _variables(grad_outputs[0].array[:, None] * self.gradient)
+
+
+class GaussianNLLRows(chainer.function_node.FunctionNode):
+    """Each row's -log N(x; mean, exp(ln_var)) of the mean and log variance side by side:
+    the row sums of F.gaussian_nll(x, mean, ln_var, reduce='no') = (ln_var + log 2 pi) / 2
+    + (x - mean)^2 exp(-ln_var) / 2."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def forward_cpu(self, inputs):
+        mean, ln_var = _halves(inputs[0])
+        self.diff = self.x - mean
+        self.prec = np.exp(-ln_var)
+        self.power = self.diff * self.diff * self.prec  # (x - mean)^2 / var
+        nll = ln_var + self.power
+        nll += ln_var.dtype.type(math.log(2 * math.pi))
+        return nll.sum(axis=1) * nll.dtype.type(0.5),
+
+    def backward(self, indexes, grad_outputs):
+        g = grad_outputs[0].array[:, None]
+        return _variables(np.concatenate((-g * self.diff * self.prec,
+                                          g * 0.5 * (1 - self.power)), axis=1))
+
+
+def nll_rows(x_l, x_u, n_y, params, gaussian_x):
+    """-log p(x|y,z) of each row of M2.terms (the targets ``x_l``, then ``x_u`` with each of
+    the ``n_y`` labels): Bernoulli of the logits ``params``, or Gaussian of the mean and
+    log variance ``params`` (side by side)."""
+    x, images = np.concatenate((x_l, x_u)), _images_of_rows(len(x_l), len(x_u), n_y)
+    if gaussian_x:
+        return GaussianNLLRows(x[images]).apply((params,))[0]
+    return BernoulliNLLRows(x, images).apply((params,))[0]

@@ -24,7 +24,8 @@ cut once; m2_results names each departure.
 
 On a GPU (``--gpu N``, CuPy) CuPy draws the noise of z, and as it cannot export its
 generator, a resumed GPU run repeats the batches and the pixels but not that noise (as
-train_vae.py).
+train_vae.py). ``--kernels`` (chainer_vae/m2_net.py): a new run on the CPU learns with
+fast-1, on a GPU with chainer-1; a resumed run keeps its own unless --kernels is given.
 """
 import argparse
 import os
@@ -40,7 +41,9 @@ COMMAND = 'python -m chainer_vae.m2'
 LOG_COLUMNS = ('epoch', 'loss', 'labelled_loss', 'unlabelled_loss', 'classification_loss',
                'valid_error', 'test_error', 'wall_time')  # log.csv's (chainer_vae/runlog.py)
 # what a resumed run takes from its config.json's "flags", refusing a different value given
-RUN_SETTINGS = tuple(key for (_, key) in config.M2_SCHEMA if key not in ('epoch', 'gpu'))
+# (--epoch, --gpu and --kernels may change at a resume)
+CHANGEABLE = ('epoch', 'gpu', 'kernels', 'kernels_from_epoch')
+RUN_SETTINGS = tuple(key for (_, key) in config.M2_SCHEMA if key not in CHANGEABLE)
 
 
 def make_parser():
@@ -75,6 +78,12 @@ def make_parser():
     p.add_argument('--reshuffle', action='store_true',
                    help='draw the images into the batches anew every epoch (Kingma\'s code '
                         'cuts them once)')
+    p.add_argument('--kernels', choices=config.KERNELS,
+                   help='the arithmetic M2 learns with: fast-1, NumPy\'s fused kernels and a '
+                        'PCG64 generator for the noise (a new CPU run\'s default), or chainer-1, '
+                        'chainer\'s functions and NumPy\'s legacy generator (a GPU run\'s, and '
+                        'runs made before the flag); with --resume-from: from the next epoch on '
+                        '(config.json records which and from when)')
     p.add_argument('--grey', action='store_true',
                    help='M2: the grey levels, not the dynamically binarised pixels')
     p.add_argument('--dataset', choices=data.DATASETS, default=paper.KINGMA['dataset'],
@@ -144,7 +153,7 @@ def run_config(args, d, beta, layout):
     """config.json: the flags (what --resume-from takes back), what follows from them and
     from the data ``d`` (m2_data.SemiSupervised), the versions."""
     flags = {name: config.normalized(name, getattr(args, name))
-             for name in RUN_SETTINGS + ('epoch', 'gpu')}
+             for name in RUN_SETTINGS + CHANGEABLE}
     kept = None if d.kept is None else d.kept.tolist()
     return {'model': config.M2_MODELS[bool(args.m1)], 'flags': flags,
             'derived': {'n_x': d.x_valid.shape[1], 'm1_dims_kept': kept,
@@ -174,6 +183,24 @@ def check_same_data(out, run, before):
                                                         run['derived'][name]))
 
 
+def choose_kernels(args, given, before):
+    """args.kernels and args.kernels_from_epoch: a new run's --kernels (fast-1 on the CPU,
+    chainer-1 on a GPU), from epoch 1; a resumed run's recorded ones, or --kernels given
+    from the epoch after its checkpoint's. CheckpointError (one line) for fast-1 on a GPU."""
+    if before is None:
+        args.kernels = args.kernels or ('fast-1' if args.gpu < 0 else 'chainer-1')
+        args.kernels_from_epoch = 1
+    elif 'kernels' in given and args.kernels != before['flags']['kernels']:
+        args.kernels_from_epoch = checkpoint.resume_point(args.out) + 1
+    else:
+        args.kernels = before['flags']['kernels']
+        args.kernels_from_epoch = before['flags']['kernels_from_epoch']
+    if args.kernels == 'fast-1' and args.gpu >= 0:
+        raise checkpoint.CheckpointError(
+            '--kernels fast-1: its kernels are NumPy\'s, for the CPU; on a GPU a run learns '
+            'with --kernels chainer-1 (a resumed run switches to it from its next epoch)')
+
+
 def main(argv=None):
     args, given = parse_args(argv)
     with cli.command(PROG, writes_in='--out %s' % (args.resume_from or args.out)) as this:
@@ -190,6 +217,7 @@ def run(args, given, this):
             raise checkpoint.CheckpointError(
                 'cannot resume %s: its M1 %s is not there any more; --m1 M1_RUN names it where '
                 'it is now (known by its model\'s sha256)' % (args.out, args.m1))
+    choose_kernels(args, given, before if resuming else None)
     spine.start(args.gpu, args.seed)  # the draw, the batches, the weights, the noise
 
     # data: the papers' split, Kingma's batches; M1+M2: the codes of M1
@@ -203,7 +231,8 @@ def run(args, given, this):
 
     # M2, defined in m2_net.py; Adam with the weights' prior (m2_train.py)
     model = m2_net.M2(d.x_valid.shape[1], args.n_hidden, args.dimz, gaussian_x=bool(args.m1),
-                      init=args.init)
+                      init=args.init, kernels=args.kernels,
+                      noise_seed=[args.seed, args.kernels_from_epoch])
     if args.gpu >= 0:
         chainer.backends.cuda.get_device_from_id(args.gpu).use()
         model.to_gpu()
@@ -211,7 +240,7 @@ def run(args, given, this):
 
     # the run folder, locked; a resumed run goes on from its checkpoint
     folder = spine.open_folder(args, this, COMMAND, written, model, optimizer,
-                               columns=LOG_COLUMNS)
+                               columns=LOG_COLUMNS, generator=model.generator)
     with progress.bar(folder.epoch, args.epoch, len(layout), 1) as update:
         m2_train.learn(model, optimizer, d, layout, beta, folder, args.epoch, update,
                        args.reshuffle)

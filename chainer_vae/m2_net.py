@@ -21,10 +21,19 @@ p(x|y,z) (y,z)-H-x, softplus; weights drawn from N(0, 0.001^2), biases 0
 p(x|y,z); M1+M2, on the codes of M1, a Gaussian one with a learnt mean and log variance
 for each dimension.
 
-On the CPU softplus is chainer's with a faster forward, within 5 ulp of the exact value
-and not chainer's bits (chainer_vae/cpu_kernels.py; the runs in results/m2 of before the
-*_g600e172 ones had chainer's). One z is drawn for each of the 10 labels of an image in
-one pass, as Kingma's code does.
+One z is drawn for each of the 10 labels of an image in one pass, as Kingma's code does.
+The arithmetic is one of two sets of kernels (``kernels``, config.KERNELS; a run's
+config.json records its own, and from which epoch):
+
+- chainer-1: chainer's functions, softplus with a faster forward within 5 ulp of the
+  exact value (chainer_vae/cpu_kernels.py 5.; the runs in results/m2 of before the
+  *_g600e172 ones had chainer's own), z's noise from NumPy's global legacy generator
+  (F.gaussian). The runs made before --kernels; a GPU's.
+- fast-1 (CPU): the same math in fewer, fused nodes (cpu_kernels.py 6.: the labels
+  enumerated inside q(z|x,y)'s first layer, softplus and its gradient from one pass,
+  z with its KL, -log p(x|y,z) by rows), each within a few ulp of chainer's functions;
+  z's noise float32 normals of the model's own PCG64 ``generator`` (saved in the
+  checkpoint).
 """
 import math
 
@@ -36,7 +45,7 @@ import chainer.links as L
 from chainer import initializers
 from chainer.functions.loss.vae import gaussian_kl_divergence
 
-from chainer_vae import cpu_kernels, paper
+from chainer_vae import config, cpu_kernels, paper
 
 
 def one_hot(labels, n_y, dtype=np.float32):
@@ -48,9 +57,11 @@ class M2(chainer.Chain):
     """p(x|y,z), q(z|x,y) and q(y|x) of M2; x of n_x values (pixels, or M1's codes)."""
 
     def __init__(self, n_x, n_h=500, n_z=50, n_y=10, gaussian_x=False,
-                 init=paper.KINGMA['init']):
+                 init=paper.KINGMA['init'], kernels=config.KERNELS[0], noise_seed=0):
         super(M2, self).__init__()
-        self.n_y, self.gaussian_x = n_y, gaussian_x
+        self.n_y, self.gaussian_x, self.kernels = n_y, gaussian_x, kernels
+        # fast-1: the noise of z from this PCG64 generator (saved in checkpoint.npz)
+        self.generator = np.random.default_rng(noise_seed) if kernels == 'fast-1' else None
         w = initializers.Normal(paper.INIT_SD) if init == 'kingma' else None  # None: chainer's
         with self.init_scope():
             # q(y|x), the classifier
@@ -70,6 +81,8 @@ class M2(chainer.Chain):
 
     def classify(self, x):
         """The logits of q(y|x)."""
+        if self.generator:
+            return self.qy_logits(cpu_kernels.linear_softplus(x, self.qy_h))
         return self.qy_logits(cpu_kernels.softplus(self.qy_h(x)))
 
     def neg_elbo(self, x, hx, y):
@@ -87,16 +100,39 @@ class M2(chainer.Chain):
         kl = gaussian_kl_divergence(mu, ln_var, reduce='no')
         return F.sum(rec, axis=1) + F.sum(kl, axis=1) + math.log(self.n_y)
 
+    def neg_elbo_fused(self, x_l, x_u, x, labels):
+        """neg_elbo of the rows of ``terms`` with the fast-1 kernels (cpu_kernels.py 6.):
+        the labels enumerated inside q(z|x,y)'s first layer, z's noise from ``generator``,
+        each pair of heads (mu and ln var) in one product, z and the KL in one node,
+        -log p(x|y,z) of each row in one."""
+        h = cpu_kernels.labelled_softplus(self.qz_x(x), self.qz_y.W, labels[:len(x_l)],
+                                          self.n_y)
+        stats = cpu_kernels.linear_heads(h, self.qz_mu, self.qz_ln_var)  # mu, ln var
+        eps = self.noise((len(labels), self.qz_mu.W.shape[0]), stats.dtype)
+        z, kl = cpu_kernels.gaussian_sample_kl(stats, eps)
+        h = cpu_kernels.labelled_linear_softplus(z, labels, self.px_h)
+        heads = (self.px_mu, self.px_ln_var) if self.gaussian_x else (self.px_mu,)
+        rec = cpu_kernels.nll_rows(x_l, x_u, self.n_y, cpu_kernels.linear_heads(h, *heads),
+                                   self.gaussian_x)
+        return rec + kl + math.log(self.n_y)
+
+    def noise(self, shape, dtype=np.float32):
+        """fast-1's noise of z: normals of ``generator``, drawn in ``dtype``."""
+        return self.generator.standard_normal(shape, dtype=dtype)
+
     def terms(self, x_l, y_l, x_u):
         """Per image: -L(x,y) and -log q(y|x) of the labelled (x_l, y_l), -U(x) of the
         unlabelled x_u. The unlabelled images go through q(z|x,y) and p(x|y,z) once with
         each label, in one pass beside the labelled ones."""
         n_l, n_u, n_y, xp = len(x_l), len(x_u), self.n_y, self.xp
         x = F.concat((x_l, x_u), axis=0)
-        hx = self.qz_x(x)
-        rows = F.concat((hx[:n_l], F.tile(hx[n_l:], (n_y, 1))), axis=0)  # label-major
         labels = xp.concatenate((y_l, xp.repeat(xp.arange(n_y, dtype=y_l.dtype), n_u)))
-        neg_l = self.neg_elbo(F.concat((x_l, F.tile(x_u, (n_y, 1))), axis=0), rows, labels)
+        if self.generator:
+            neg_l = self.neg_elbo_fused(x_l, x_u, x, labels)
+        else:
+            hx = self.qz_x(x)
+            rows = F.concat((hx[:n_l], F.tile(hx[n_l:], (n_y, 1))), axis=0)  # label-major
+            neg_l = self.neg_elbo(F.concat((x_l, F.tile(x_u, (n_y, 1))), axis=0), rows, labels)
         logits = self.classify(x)
         log_q = F.log_softmax(logits[n_l:])
         neg_l_u = F.transpose(F.reshape(neg_l[n_l:], (n_y, n_u)))  # (image, label)

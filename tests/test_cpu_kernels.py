@@ -1,5 +1,6 @@
 """chainer_vae/cpu_kernels.py changes the speed, never the numbers: bitwise against chainer
-(M2's softplus alone: within 5 ulp of the exact value)."""
+(M2's softplus alone: within 5 ulp of the exact value; M2's fused kernels of fast-1: within
+the ulps stated of the exact value and of chainer's functions, and chainer's gradient_check)."""
 import warnings
 
 import numpy as np
@@ -7,10 +8,11 @@ import pytest
 
 import chainer
 import chainer.functions as F
-from chainer import optimizers
+from chainer import gradient_check, optimizers
 from chainer.functions.activation import softplus as chainer_softplus
+from chainer.functions.loss.vae import gaussian_kl_divergence
 
-from chainer_vae import net, cpu_kernels
+from chainer_vae import cpu_kernels, m2_net, net
 
 from helpers import run_cli
 from test_checkpoint import arrays, log_rows, run_args
@@ -188,3 +190,155 @@ def test_m2_softplus_is_within_5_ulp_of_the_exact_with_chainers_gradient(fast):
             y.backward()
         grads.append(bits(v.grad))
     np.testing.assert_array_equal(*grads)
+
+
+# ---- M2's fused kernels (fast-1) -------------------------------------------------------------
+
+def ulps(ours, exact):
+    """|ours - exact| in units of the last place of exact rounded to float32."""
+    return np.abs(ours - exact) / np.spacing(np.abs(exact).astype(np.float32))
+
+
+def test_fused_softplus_and_sigmoid_are_within_5_and_4_ulp_of_the_exact():
+    """softplus (as 5.) and its gradient, the sigmoid, from one pass over blocks: near the
+    exact value wherever it is a normal float32 (chainer's sigmoid, 1 - 1 / (1 + exp(x)),
+    loses everything below 6e-8: 0 where ours is exact), nan and inf as chainer's."""
+    x = special_values((100, 500))
+    x.flat[10:40010] = np.linspace(-100, 30, 40000)
+    y, s = cpu_kernels.softplus_and_sigmoid(x)
+    assert y.dtype == s.dtype == np.float32
+    with np.errstate(invalid='ignore', over='ignore'):
+        exact = np.logaddexp(0, x.astype(np.float64))
+        sigmoid = 1 / (1 + np.exp(-x.astype(np.float64)))
+        for ours, value, most in ((y, exact, 5), (s, sigmoid, 4)):
+            normal = np.isfinite(value) & (value >= np.finfo(np.float32).tiny)
+            assert ulps(ours[normal], value[normal]).max() <= most
+            np.testing.assert_array_equal(np.isnan(ours), np.isnan(x))
+        theirs = 1 - 1 / (1 + np.exp(x))  # chainer's SoftplusGrad, beta = 1
+    assert np.abs(s - theirs)[~np.isnan(x)].max() <= np.spacing(np.float32(1))
+    np.testing.assert_array_equal(y[np.isinf(x)], [np.inf if v > 0 else 0 for v in x[np.isinf(x)]])
+
+
+def tiny_rows(rng, n_l=3, n_u=4, n_y=10, width=6):
+    """Inputs of the fused kernels: labels, and arrays of the rows of M2.terms."""
+    labels = rng.randint(0, n_y, n_l).astype(np.int32)
+    return labels, n_l + n_y * n_u, n_l + n_u
+
+
+def labelled_softplus_by_chainer(hx, W, labels, n_y):
+    n_l = len(labels)
+    rows = F.concat((hx[:n_l], F.tile(hx[n_l:], (n_y, 1))), axis=0)
+    every = np.concatenate((labels, np.repeat(np.arange(n_y, dtype=np.int32), len(hx) - n_l)))
+    return F.softplus(rows + F.linear(m2_net.one_hot(every, n_y, hx.dtype), W))
+
+
+def test_labelled_softplus_is_chainers_tile_concat_linear_and_softplus():
+    """q(z|x,y)'s first layer over the enumerated labels: within 8 ulp of chainer's tile,
+    concat, one-hot product and softplus (5 ulp of the softplus, 3 of chainer's); the
+    gradients pass chainer's gradient_check."""
+    rng = np.random.RandomState(0)
+    labels, rows, images = tiny_rows(rng)
+    hx, W = (rng.standard_normal(s).astype(np.float32) * 4 for s in ((images, 6), (6, 10)))
+    ours = cpu_kernels.labelled_softplus(hx, W, labels, 10).array
+    theirs = labelled_softplus_by_chainer(hx, W, labels, 10).array
+    assert ulps(ours, theirs).max() <= 8
+    hx, W = hx.astype(np.float64), W.astype(np.float64)
+    gradient_check.check_backward(
+        lambda hx, W: cpu_kernels.labelled_softplus(hx, W, labels, 10), (hx, W),
+        rng.standard_normal((rows, 6)), dtype=np.float64)
+
+
+def test_gaussian_sample_and_kl_are_chainers():
+    """z bitwise F.gaussian's with the same noise; each row's KL the row sum of
+    gaussian_kl_divergence within 2 ulp (the half taken after the sum); gradient_check."""
+    rng = np.random.RandomState(1)
+    mu, ln_var, eps = (rng.standard_normal((30, 50)).astype(np.float32) for _ in range(3))
+    stats = np.concatenate((mu, ln_var), axis=1)
+    z, kl = (v.array for v in cpu_kernels.gaussian_sample_kl(stats, eps))
+    np.testing.assert_array_equal(z, F.gaussian(mu, ln_var, eps=eps).array)
+    theirs = F.sum(gaussian_kl_divergence(mu, ln_var, reduce='no'), axis=1).array
+    assert ulps(kl, theirs).max() <= 2
+    gradient_check.check_backward(
+        lambda stats: cpu_kernels.gaussian_sample_kl(stats, eps.astype(np.float64)),
+        stats.astype(np.float64), (rng.standard_normal((30, 50)), rng.standard_normal(30)),
+        dtype=np.float64)
+
+
+@pytest.mark.parametrize('gaussian_x', [False, True], ids=['Bernoulli', 'Gaussian'])
+def test_nll_rows_are_chainers_row_sums(gaussian_x):
+    """-log p(x|y,z) of each row with its target tiled as M2.terms does: the row sums of
+    F.gaussian_nll / F.bernoulli_nll within 4 ulp a term of a row's sum of absolute terms
+    (other rounding order inside a row); gradient_check."""
+    rng = np.random.RandomState(2)
+    labels, rows, images = tiny_rows(rng)
+    n_l, width = len(labels), 784 if not gaussian_x else 13
+    x = (rng.standard_normal((images, width)) if gaussian_x
+         else rng.random_sample((images, width)) < 0.2).astype(np.float32)
+    params = [rng.standard_normal((rows, width)).astype(np.float32) * 3
+              for _ in range(1 + gaussian_x)]
+    targets = np.concatenate((x[:n_l], np.tile(x[n_l:], (10, 1))))
+    side_by_side = np.concatenate(params, axis=1)
+    ours = cpu_kernels.nll_rows(x[:n_l], x[n_l:], 10, side_by_side, gaussian_x).array
+    terms = (F.gaussian_nll(targets, *params, reduce='no') if gaussian_x
+             else F.bernoulli_nll(targets, *params, reduce='no')).array
+    scale = np.abs(terms).sum(axis=1)
+    assert (np.abs(ours - terms.sum(axis=1)) / np.spacing(scale)).max() <= 4 * width
+    x64 = x.astype(np.float64)
+    gradient_check.check_backward(
+        lambda p: cpu_kernels.nll_rows(x64[:n_l], x64[n_l:], 10, p, gaussian_x),
+        side_by_side.astype(np.float64), rng.standard_normal(rows), dtype=np.float64)
+
+
+def test_linear_heads_are_chainers_linear_side_by_side():
+    """Two Linear links on the same x from one product: their F.linear outputs side by
+    side within 2 ulp of a row's sum of absolute products; gradient_check."""
+    rng = np.random.RandomState(4)
+    x = rng.standard_normal((40, 7)).astype(np.float32)
+    links = [chainer.links.Linear(7, n) for n in (5, 3)]
+    for link in links:
+        link.b.array[...] = rng.standard_normal(link.b.shape)
+    ours = cpu_kernels.linear_heads(x, *links).array
+    theirs = np.concatenate([link(x).array for link in links], axis=1)
+    scale = np.abs(x).dot(np.abs(np.concatenate([link.W.array for link in links])).T)
+    assert (np.abs(ours - theirs) / np.spacing(scale + 1)).max() <= 2 * 7
+    params = [a for link in links for a in (link.W.array, link.b.array)]
+    gradient_check.check_backward(
+        lambda *inputs: cpu_kernels.LinearHeads().apply(inputs)[0],
+        [a.astype(np.float64) for a in [x] + params], rng.standard_normal((40, 8)),
+        dtype=np.float64)
+
+
+def test_linear_softplus_is_chainers_linear_and_softplus():
+    """softplus(x W^T + b) in one node: within 8 ulp of chainer's F.linear and softplus
+    (5 ulp of the softplus, 3 of chainer's); gradient_check."""
+    rng = np.random.RandomState(3)
+    x, W, b = (rng.standard_normal(s).astype(np.float32) * 2 for s in ((40, 7), (9, 7), (9,)))
+    link = chainer.links.Linear(7, 9)
+    link.W.array[...], link.b.array[...] = W, b
+    ours = cpu_kernels.linear_softplus(x, link).array
+    assert ulps(ours, F.softplus(F.linear(x, W, b)).array).max() <= 8
+    gradient_check.check_backward(
+        lambda x, W, b: cpu_kernels.LinearSoftplus().apply((x, W, b))[0],
+        [a.astype(np.float64) for a in (x, W, b)], rng.standard_normal((40, 9)),
+        dtype=np.float64)
+
+
+def test_labelled_linear_softplus_is_chainers_concat_linear_and_softplus():
+    """p(x|y,z)'s first layer with the labels' columns as a table: chainer's F.concat((z,
+    one-hot y)), F.linear and softplus within 8 ulp, and the softplus's slope times 3 ulp of
+    the sum of the absolute terms of each input (another order of the sum); gradient_check."""
+    rng = np.random.RandomState(5)
+    labels = rng.randint(0, 10, 40)
+    z, W, b = (rng.standard_normal(s).astype(np.float32) * 2 for s in ((40, 4), (9, 14), (9,)))
+    link = chainer.links.Linear(14, 9)
+    link.W.array[...], link.b.array[...] = W, b
+    ours = cpu_kernels.labelled_linear_softplus(z, labels, link).array
+    zy = F.concat((z, m2_net.one_hot(labels, 10))).array
+    theirs = F.softplus(F.linear(zy, W, b)).array
+    terms = np.abs(zy).dot(np.abs(W).T) + np.abs(b)
+    slope = 1 / (1 + np.exp(-F.linear(zy, W, b).array))
+    assert (np.abs(ours - theirs) <= 8 * np.spacing(theirs) + 3 * slope * np.spacing(terms)).all()
+    gradient_check.check_backward(
+        lambda z, W, b: cpu_kernels.LabelledLinearSoftplus(labels).apply((z, W, b))[0],
+        [a.astype(np.float64) for a in (z, W, b)], rng.standard_normal((40, 9)),
+        dtype=np.float64)

@@ -86,11 +86,11 @@ def test_n_train_beyond_the_training_set_or_with_test_is_one_line(tmp_path, caps
 
 # ---- the objective -------------------------------------------------------------------------
 
-def tiny_m2(gaussian_x=False, dtype=np.float32, scale=0.5):
+def tiny_m2(gaussian_x=False, dtype=np.float32, scale=0.5, kernels='chainer-1'):
     """An M2 of 6 inputs, 5 hidden units, z of 3, its weights drawn large enough that
     every term matters."""
     with chainer.using_config('dtype', dtype):
-        model = m2_net.M2(6, n_h=5, n_z=3, gaussian_x=gaussian_x)
+        model = m2_net.M2(6, n_h=5, n_z=3, gaussian_x=gaussian_x, kernels=kernels)
     rng = np.random.RandomState(1)
     for param in model.params():
         param.array[...] = rng.normal(0, scale, param.shape)
@@ -105,6 +105,22 @@ def batch(dtype=np.float32):
 
 def softplus(a):
     return np.logaddexp(0, a)
+
+
+def same_noise(model, rows):
+    """The noise of z that ``model``'s next loss of ``rows`` rows draws, its generator
+    (NumPy's global one, or fast-1's own) seeded with 0 for it."""
+    shape = (rows, model.qz_mu.W.shape[0])
+    if model.generator is None:  # chainer-1: F.gaussian, float64 normals cast
+        np.random.seed(0)
+        eps = np.random.standard_normal(shape).astype(np.float32)
+        np.random.seed(0)
+        return eps
+    model.generator = np.random.default_rng(0)
+    return np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+
+
+KERNELS = pytest.mark.parametrize('kernels', run_config.KERNELS)
 
 
 def neg_elbo_numpy(model, x, y, eps):
@@ -125,14 +141,15 @@ def neg_elbo_numpy(model, x, y, eps):
     return rec + kl + np.log(10)
 
 
+@KERNELS
 @pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
-def test_the_unlabelled_term_is_the_sum_over_the_ten_labels(gaussian_x):
-    model = tiny_m2(gaussian_x)
+def test_the_unlabelled_term_is_the_sum_over_the_ten_labels(gaussian_x, kernels):
+    """Each term of each kernels' M2 is the formula's, computed in float64 from its weights
+    with the same noise (one draw for the rows, labelled, then label by label)."""
+    model = tiny_m2(gaussian_x, kernels=kernels)
     x_l, y_l, x_u = batch()
-    np.random.seed(0)
+    eps = same_noise(model, 2 + 10 * 3)
     neg_l, neg_log_q, neg_u = (t.array for t in model.terms(x_l, y_l, x_u))
-    np.random.seed(0)  # the same noise: one draw for the rows, labelled, then label by label
-    eps = np.random.standard_normal((2 + 10 * 3, 3)).astype(np.float32)
     p = {name[1:]: param.array.astype(np.float64) for name, param in model.namedparams()}
     for i, x in enumerate(x_u):
         logits = p['qy_logits/W'] @ softplus(p['qy_h/W'] @ x + p['qy_h/b']) + p['qy_logits/b']
@@ -178,6 +195,43 @@ def test_gradient_check_on_a_tiny_m2(gaussian_x):
 
     gradient_check.check_backward(loss, (x_l, x_u), None, params=list(model.params()),
                                   eps=1e-5, atol=1e-6, rtol=1e-5, dtype=np.float64)
+
+
+@pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
+def test_gradient_check_on_a_tiny_m2_with_the_fast_kernels(gaussian_x):
+    """fast-1's gradient of every weight (the images need none: its -log p(x|y,z) takes
+    them as targets, as m2_train gives them)."""
+    model = tiny_m2(gaussian_x, np.float64, kernels='fast-1')
+    x_l, y_l, x_u = batch(np.float64)
+
+    def loss():
+        model.generator = np.random.default_rng(0)  # the same z at every evaluation
+        return model.loss(x_l, y_l, x_u, 2.0)
+
+    gradient_check.check_backward(loss, (), None, params=list(model.params()),
+                                  eps=1e-5, atol=1e-6, rtol=1e-5, dtype=np.float64)
+
+
+@pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
+def test_the_fast_kernels_give_chainers_loss_and_gradients(gaussian_x):
+    """fast-1 and chainer-1 on the same weights and noise: the loss, its terms and every
+    weight's gradient agree to float32's rounding (not bitwise: other operations)."""
+    x_l, y_l, x_u = batch()
+    results, drawn = [], []
+    for kernels in run_config.KERNELS:
+        model = tiny_m2(gaussian_x, kernels=kernels)
+        drawn.append(same_noise(model, 2 + 10 * 3))
+        if model.generator:
+            model.noise = lambda shape, dtype: drawn[0]  # chainer-1's draw
+        loss = model.loss(x_l, y_l, x_u, 2.0)
+        loss.backward()
+        results.append(([float(loss.array)] + [float(t.array) for t in model.sums],
+                        {name: p.grad for name, p in model.namedparams()}))
+    (chainers, chainer_grads), (fast, fast_grads) = results
+    np.testing.assert_allclose(fast, chainers, rtol=2e-6)
+    for name, grad in chainer_grads.items():
+        np.testing.assert_allclose(fast_grads[name], grad, rtol=1e-4,
+                                   atol=1e-5 * np.abs(grad).max(), err_msg=name)
 
 
 def test_the_weight_decay_is_kingmas_prior_on_weights_and_the_classifiers_biases():
@@ -349,6 +403,50 @@ def test_a_reshuffled_run_goes_on_after_a_stop_as_if_never_stopped(tmp_path, uni
     resumed, at_once = arrays(stopped / 'checkpoint.npz'), arrays(whole / 'checkpoint.npz')
     resumed['log_row'][-1] = at_once['log_row'][-1]  # all but the wall time
     assert_same_arrays(resumed, at_once)
+
+
+def test_a_run_records_its_kernels_and_a_resume_keeps_or_switches_them(tmp_path, uninterrupted):
+    """A new run learns with fast-1 from epoch 1, its PCG64 state in the checkpoint. A
+    chainer-1 run given --kernels fast-1 at a resume learns with them from its next epoch
+    and records it; a resume without the flag keeps them; stopped and resumed again, it
+    equals the same switched run never stopped, bitwise (one BLAS thread)."""
+    from test_spine import m2_one_blas_thread  # (test_spine imports this module)
+    flags = json.loads((uninterrupted / 'config.json').read_text())['flags']
+    assert (flags['kernels'], flags['kernels_from_epoch']) == ('fast-1', 1)
+    assert checkpoint.PCG64 in arrays(uninterrupted / 'checkpoint.npz')
+    stopped, whole = tmp_path / 'stopped', tmp_path / 'whole'
+    for out in (stopped, whole):
+        result = m2_one_blas_thread(*TINY + ['--kernels', 'chainer-1', '--epoch', 1, '-o', out])
+        assert result.returncode == 0, result.stderr
+    assert checkpoint.PCG64 not in arrays(stopped / 'checkpoint.npz')
+    for out, more in ((whole, ['--epoch', 3]), (stopped, ['--epoch', 2])):
+        result = m2_one_blas_thread('--resume-from', out, '--kernels', 'fast-1', *more)
+        assert result.returncode == 0, result.stderr
+    result = m2_one_blas_thread('--resume-from', stopped, '--epoch', 3)  # kept
+    assert result.returncode == 0, result.stderr
+    for out in (stopped, whole):
+        flags = json.loads((out / 'config.json').read_text())['flags']
+        assert (flags['kernels'], flags['kernels_from_epoch']) == ('fast-1', 2)
+    assert log_rows(stopped) == log_rows(whole)
+    assert log_rows(whole)[1] != log_rows(uninterrupted)[1]  # epoch 1: chainer-1's
+    resumed, at_once = arrays(stopped / 'checkpoint.npz'), arrays(whole / 'checkpoint.npz')
+    resumed['log_row'][-1] = at_once['log_row'][-1]  # all but the wall time
+    assert_same_arrays(resumed, at_once)
+
+
+def test_a_config_from_before_the_kernels_reads_as_chainer_1_from_epoch_1():
+    path = os.path.join(REPO, 'tests', 'data', 'runs_v1_0', 'm2', 'config.json')
+    assert 'kernels' not in json.loads(open(path).read())['flags']
+    flags = m2.read_config(path)['flags']
+    assert (flags['kernels'], flags['kernels_from_epoch']) == ('chainer-1', 1)
+
+
+def test_the_fast_kernels_on_a_gpu_are_one_line_before_anything_is_written(tmp_path, capsys,
+                                                                          in_process):
+    with pytest.raises(SystemExit) as exit:
+        m2.main(TINY + ['--gpu', '0', '--kernels', 'fast-1', '-o', str(tmp_path / 'run')])
+    assert_m2_error(one_line(capsys, 1, exit), '--kernels fast-1', 'NumPy', 'chainer-1')
+    assert not (tmp_path / 'run').exists()
 
 
 def test_m1_plus_m2_learns_from_the_m1_codes(tmp_path, m1_run, capsys, in_process):

@@ -21,18 +21,19 @@ setup(
         'Pillow',  # the GIFs (matplotlib's PillowWriter) and your own images (images.py)
         'packaging',  # the pkg_resources stand-in in chainer_vae/revival/__init__.py
         'tqdm',  # the progress line at a terminal (chainer_vae/progress.py)
+        'threadpoolctl',  # one BLAS thread by default (chainer_vae/spine.py)
     ],
     extras_require={
         'test': ['pytest', 'pytest-xdist', 'hypothesis', 'ruff', 'scikit-learn',
                  # chainer's own tests (scripts/chainer_suite.py) import mock; h5py for
                  # its HDF5 serializer's; pytest-timeout turns a hang into a named failure
                  'mock', 'h5py', 'pytest-timeout',
-                 'mpi4py', 'mpich', 'threadpoolctl',  # the mpiexec -n 2 test
+                 'mpi4py', 'mpich',  # the mpiexec -n 2 test
                  # tests/test_notebook.py runs notebooks/chainer_vae.ipynb in a real kernel
                  'nbclient', 'nbformat', 'ipykernel', 'ipywidgets'],
         'notebook': ['ipywidgets'],  # notebooks/chainer_vae.ipynb: its progress bar a widget
         'eval': ['scikit-learn'],  # python -m chainer_vae.m1
-        'mpi': ['mpi4py', 'mpich', 'threadpoolctl'],  # mpiexec ... --communicator (README)
+        'mpi': ['mpi4py', 'mpich'],  # mpiexec ... --communicator (README)
         'bench': ['torch'],  # benchmarks/ only; make bench pins the local CPU build
         # CuPy 14 finds pip's CUDA libraries only through its [ctk] extra (README: GPU)
         'gpu': ['cupy-cuda12x[ctk]>=14,<15'],

@@ -12,8 +12,9 @@
   (``total``) before the means are printed.
 - Rank 0 alone prints the legacy lines and writes graph.dot, log.csv, the checkpoints
   and config.json; the other ranks write into a scratch folder that is removed.
-- One BLAS thread per rank, unless the user set OMP_NUM_THREADS or OPENBLAS_NUM_THREADS:
-  P ranks with a thread per core each oversubscribe the cores many times over.
+- One BLAS thread per rank, as every run has unless the user sets OMP_NUM_THREADS or
+  OPENBLAS_NUM_THREADS (chainer_vae/spine.py): P ranks with a thread per core each would
+  oversubscribe the cores many times over.
 
 Installed by the ``mpi`` extra (mpi4py and the MPICH wheel, whose ``mpiexec`` lands in
 the environment's bin/). mpi4py and ChainerMN are imported only with ``--communicator``.
@@ -55,11 +56,7 @@ def communicator(name, gpu=-1):
     import chainermn
     if gpu < 0 and name != 'naive':
         raise MPIError('--communicator %s needs --gpu; on CPUs use naive' % name)
-    comm = chainermn.create_communicator(name)
-    if 'OMP_NUM_THREADS' not in os.environ and 'OPENBLAS_NUM_THREADS' not in os.environ:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(1)  # one BLAS thread a rank
-    return comm
+    return chainermn.create_communicator(name)
 
 
 def check_batch(comm, batchsize):

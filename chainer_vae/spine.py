@@ -13,6 +13,7 @@ import argparse
 import os
 
 import numpy as np
+import threadpoolctl
 
 from chainer_vae import checkpoint, config, cpu_kernels, files, gpu, runlog
 
@@ -61,9 +62,14 @@ def settings_of_run(args, given, settings, read_config, flags_of, final_of, iden
 
 
 def start(gpu_id, seed, debug=False):
-    """The head of a run: chainer's fast settings (chainer_vae/cpu_kernels.py; ``debug``:
-    its type checks), the array module of the device (numpy, or cupy once the GPU is known
-    to work), NumPy's (and CuPy's) generator seeded where ``seed`` is given."""
+    """The head of a run: one BLAS thread unless OMP_NUM_THREADS or OPENBLAS_NUM_THREADS
+    says otherwise (on the idle 2-core machine here two threads made a sample epoch 7 %
+    faster, beside one busy process 2.3 times slower, beside more up to 12 times:
+    results/benchmarks/blas_threads.md), chainer's fast settings (chainer_vae/cpu_kernels.py;
+    ``debug``: its type checks), the array module of the device (numpy, or cupy once the
+    GPU is known to work), NumPy's (and CuPy's) generator seeded where ``seed`` is given."""
+    if 'OMP_NUM_THREADS' not in os.environ and 'OPENBLAS_NUM_THREADS' not in os.environ:
+        threadpoolctl.threadpool_limits(1)
     cpu_kernels.configure(debug=debug)
     xp = gpu.array_module(gpu_id)
     if seed is not None:

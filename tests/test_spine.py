@@ -168,3 +168,19 @@ def test_an_m1_given_by_a_relative_path_is_recorded_absolute(runs_v1_0, tmp_path
         str(runs_v1_0 / 'm1'), REPO), '-o', out])
     assert result.returncode == 0, result.stderr
     assert json.loads((out / 'config.json').read_text())['flags']['m1'] == str(runs_v1_0 / 'm1')
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason='one core: one BLAS thread whatever is asked')
+def test_a_run_has_one_blas_thread_unless_the_environment_says_otherwise():
+    """spine.start: one BLAS thread by default (results/benchmarks/blas_threads.md: two
+    spin on a busy machine), as many as OPENBLAS_NUM_THREADS or OMP_NUM_THREADS ask."""
+    probe = ('import threadpoolctl; from chainer_vae import spine; spine.start(-1, None); '
+             'print(max(p["num_threads"] for p in threadpoolctl.threadpool_info() '
+             'if p["user_api"] == "blas"))')
+    plain = {k: v for k, v in os.environ.items()
+             if k not in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS')}
+    for env, threads in ((plain, '1'), (dict(plain, OPENBLAS_NUM_THREADS='2'), '2'),
+                         (dict(plain, OMP_NUM_THREADS='2'), '2')):
+        found = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True,
+                               cwd=REPO, env=env, check=True)
+        assert found.stdout.split() == [threads], (env.get('OMP_NUM_THREADS'), found)

@@ -109,7 +109,7 @@ EXAMPLES = {
         'chainermn/dcgan': [('train_dcgan.py --epoch 1 --batchsize 16 --n_hidden 10 '
                              '--communicator naive', None)],
         'chainermn/imagenet': [('train_imagenet.py train.txt val.txt --epoch 1 '
-                                '--communicator naive', 'needs ImageNet (image lists and images)')],
+                                '--communicator naive', 'needs a GPU and ImageNet')],
         'chainermn/parallel_convolution': [
             ('train.py --epoch 1 --batchsize 16',
              'needs two MPI ranks (mpiexec -n 2): its point is a convolution split over ranks; '

@@ -31,7 +31,7 @@ softplus (5.) and fused kernels (6., M2's fast-1; benchmarks/bench_m2.py), which
    multiplies the first layer's gradient back onto the 784 inputs, a tenth of
    the training's matrix products, for a gradient nobody reads. The loss, the
    weights' gradients and graph.dot are the same.
-5. ``softplus``: chainer's softplus for M2 (chainer_vae/m2.py), whose M1+M2 step spends
+5. ``softplus``: chainer's softplus for M2 (chainer_vae/m2_net.py), whose M1+M2 step spends
    about 40 % of its time in softplus over (5000, H) arrays, most of it in log1p: NumPy's
    float32 log1p is not vectorised, its log is (2-5x faster here). Its CPU forward takes
    log1p(e) as log(u) - ((u - 1) - e) / u with u = 1 + e rounded, the log of u less the

@@ -37,10 +37,13 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.join(REPO, 'benchmarks'))
 import chainer_vae  # noqa: E402,F401  (revives chainer before it is imported)
 import chainer  # noqa: E402
 
 from chainer_vae import config, cpu_kernels, files, m2_net, m2_train, paper  # noqa: E402
+
+import bench_step  # noqa: E402  (its alternating rounds)
 
 N_TRAIN = paper.KINGMA['n_train']
 CASES = {  # name: (what, labels N, n_x, Gaussian x, H, labelled, unlabelled a step)
@@ -192,14 +195,7 @@ def worker(case, threads, rounds, steps):
         losses[name] = {'ours': ours_loss, 'twin': twin_loss,
                         'relative_difference': abs(ours_loss - twin_loss) / abs(twin_loss)}
         contenders[name] = lambda m=model, o=optimizer: our_step(m, o, x_l, y_l, x_u, beta)
-    times = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, step in contenders.items():
-            step()  # its first step after the other's: not timed
-            start = time.perf_counter()
-            for _ in range(steps):
-                step()
-            times[name].append((time.perf_counter() - start) / steps * 1000)
+    times = bench_step.alternating(contenders, rounds, steps)
     print(json.dumps({'losses': losses, 'times': times}))
 
 

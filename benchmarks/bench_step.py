@@ -75,6 +75,12 @@ def legacy_step_ms(rounds, steps=50):
         model, torch_optimizer = bench_epoch.torch_vae(20, torch.device('cpu'))
         tx = torch.from_numpy(x)
         steps_of['pytorch'] = lambda: bench_epoch.torch_step(model, torch_optimizer, tx)
+    return {name: statistics.median(v) for name, v in alternating(steps_of, rounds, steps).items()}
+
+
+def alternating(steps_of, rounds, steps):
+    """{name: [ms a step, one a round]} of the contenders ({name: step()}) in turn, round by
+    round, so that what the machine does meanwhile falls on each alike."""
     times = {name: [] for name in steps_of}
     for _ in range(rounds):
         for name, step in steps_of.items():
@@ -83,7 +89,7 @@ def legacy_step_ms(rounds, steps=50):
             for _ in range(steps):
                 step()
             times[name].append((time.perf_counter() - start) / steps * 1000)
-    return {name: statistics.median(v) for name, v in times.items()}
+    return times
 
 
 def chainer_step(rounds, steps=200):

@@ -79,15 +79,15 @@ def start(gpu_id, seed, debug=False):
     return xp
 
 
-def open_folder(args, this, command, run_config, model, optimizer, final=(), columns=None,
-                generator=None):
+def open_folder(args, this, command, run_config, model, optimizer, final=(),
+                columns=runlog.COLUMNS, generator=None):
     """The run folder ``args.out``, locked until this process ends (checkpoint.RunFolder):
     a new run's (``--force`` replaces an earlier one), or the resumed run's, restored from
     its checkpoint (weights, Adam, NumPy's generator and ``generator``, the run's own
     where it has one, log.csv); ``run_config`` written.
     ``this`` (cli.command's) learns what a line that ends the run says is kept."""
     resuming = bool(args.resume_from)
-    folder = checkpoint.RunFolder(args.out, final, columns or runlog.COLUMNS, generator)
+    folder = checkpoint.RunFolder(args.out, final, columns, generator)
     folder.open(force=args.force, resume=resuming)
     this.kept = lambda: folder.resume_hint(command)
     if resuming:  # a checkpoint refused here: its line alone (the folder is unchanged)

@@ -189,7 +189,7 @@ def _checkpoint_arrays(model, optimizer, row, generator=None):
     return arrays
 
 
-# a run's own PCG64 Generator (M2's fast-1 noise), where it has one: its 128-bit state and
+# a run's own PCG64 Generator (M2's fast-1/2 noise), where it has one: its 128-bit state and
 # increment as 64-bit halves, then has_uint32 and uinteger
 PCG64 = 'rng/pcg64'
 _HALF = (1 << 64) - 1
@@ -266,7 +266,7 @@ class RunFolder:
     ``final``: the names of the files the run writes at its end (the VAE's legacy pair;
     none for M2), ``columns``: its log.csv's, epoch first and wall_time last (another
     loop's, as chainer_vae/m2_train.py's: end_epoch's losses are the columns between);
-    ``generator``: a PCG64 Generator of the run's own (M2's fast-1 noise), or None."""
+    ``generator``: a PCG64 Generator of the run's own (M2's fast-1/2 noise), or None."""
 
     def __init__(self, path, final=(), columns=runlog.COLUMNS, generator=None):
         self.path = path

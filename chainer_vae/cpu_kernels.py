@@ -1,6 +1,7 @@
 """Faster CPU paths that compute the same bits: Chainer's own settings, and Adam's update
 with fewer trips through memory (1-4, measured by benchmarks/bench_epoch.py); and M2's
-softplus (5.) and fused kernels (6., M2's fast-1; benchmarks/bench_m2.py), which do not.
+softplus (5.) and fused kernels (6., M2's fast-1 and fast-2; benchmarks/bench_m2.py),
+which do not.
 
 1. ``configure(debug)``: ``chainer.config.type_check = debug``. Chainer checks the
    shapes and dtypes of every function call (about 60,000 calls an epoch); the
@@ -210,16 +211,15 @@ def softplus(x):
     return Softplus().apply((x,))[0]
 
 
-# ---- 6. M2's fused kernels (m2_net.py's kernels 'fast-1') ----------------------------------
+# ---- 6. M2's fused kernels (m2_net.py's kernels 'fast-1', 'fast-2') --------------------
 #
 # Each is one FunctionNode computing in NumPy what a chain of chainer's functions would,
 # its temporaries in blocks of BLOCK elements that stay in the CPU's cache, its gradient
 # from what the forward kept (first order: chainer's gradient_check, tests/test_cpu_kernels.py).
 
-def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None, bias_rows=None):
+def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
     """(softplus(x + bias), sigmoid(x + bias)) of a float32 array of rows (``bias``: one
-    value a column, or none; with ``bias_rows``, a table whose row bias_rows[i] is row i's),
-    computed block by block of whole rows: the softplus as 5.
+    value a column, or none), computed block by block of whole rows: the softplus as 5.
     above (within 5 ulp of the exact value), the sigmoid, its gradient, as e / (1 + e)
     below 0 and 1 / (1 + e) above, e = exp(-|x|) (within 4 ulp). ``out``, ``sigmoid``: the
     arrays they are written to (out may be x itself: in place)."""
@@ -234,8 +234,7 @@ def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None, bias_rows=None):
         n = len(xs)
         es, us, rs = e[:n], u[:n], r[:n]
         if bias is not None:
-            np.add(xs, bias if bias_rows is None else bias[bias_rows[start:start + n]],
-                   out=ys)
+            np.add(xs, bias, out=ys)
             xs = ys
         np.absolute(xs, out=es)
         np.negative(es, out=es)
@@ -253,6 +252,26 @@ def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None, bias_rows=None):
         np.fmax(xs, 0, out=ys)
         ys += us
     return y, s
+
+
+def box_muller(generator, shape, dtype=np.float32):
+    """Normals of ``generator`` (fast-2's noise of z): the Box-Muller transform of its
+    uniforms u, v in [0, 1), sqrt(-2 log(1 - u)) times cos(2 pi v) and sin(2 pi v), in
+    ``dtype`` (|z| < 5.8 in float32: 1 - u >= 2^-24). NumPy vectorises float32 log, sqrt,
+    cos and sin; its float32 ziggurat (fast-1's ``standard_normal``) takes twice as long."""
+    n = math.prod(shape)
+    half = (n + 1) // 2
+    radius, angle = generator.random((2, half), dtype=dtype)
+    np.subtract(1, radius, out=radius)  # in (0, 1], exactly
+    np.log(radius, out=radius)
+    radius *= -2
+    np.sqrt(radius, out=radius)
+    angle *= np.dtype(dtype).type(2 * math.pi)
+    z = np.empty((2, half), dtype)
+    np.cos(angle, out=z[0])
+    np.sin(angle, out=z[1])
+    z *= radius
+    return z.reshape(-1)[:n].reshape(shape)
 
 
 def _variables(*arrays):
@@ -286,33 +305,41 @@ def linear_softplus(x, link):
 
 class LabelledLinearSoftplus(chainer.function_node.FunctionNode):
     """p(x|y,z)'s first layer: softplus(W (z, y) + b) of each row's z and one-hot label y,
-    W's label columns (with b) added as a row of a table inside the softplus's blocks,
-    not multiplied by one-hot labels."""
+    the rows of M2.terms (the first ``labels`` rows with their own labels, then the
+    unlabelled ones with each of the ``n_y`` labels, label-major): W's label columns (with
+    b) added to a label's rows as one row, not multiplied by one-hot labels."""
 
-    def __init__(self, labels):
-        self.labels = labels
+    def __init__(self, labels, n_y):
+        self.labels, self.n_y = labels, n_y
 
     def forward_cpu(self, inputs):
         z, W, b = inputs
         self.retain_inputs((0, 1))
-        n_z = z.shape[1]
+        n_l, n_z = len(self.labels), z.shape[1]
         y = z.dot(W[:, :n_z].T)
-        _, self.sigmoid = softplus_and_sigmoid(y, W[:, n_z:].T + b, out=y,
-                                               bias_rows=self.labels)
+        table = W[:, n_z:].T + b  # a label's row: its column of W and the bias
+        y[:n_l] += table[self.labels]
+        unlabelled = y[n_l:].reshape(self.n_y, -1, y.shape[1])  # (label, image, H)
+        unlabelled += table[:, None]
+        _, self.sigmoid = softplus_and_sigmoid(y, out=y)
         return y,
 
     def backward(self, indexes, grad_outputs):
         z, W = (v.array for v in self.get_retained_inputs())
         g = grad_outputs[0].array * self.sigmoid
-        n_z = z.shape[1]
-        one_hot = np.eye(W.shape[1] - n_z, dtype=g.dtype)[self.labels]
+        n_l, n_z = len(self.labels), z.shape[1]
+        row_labels = np.concatenate((self.labels, np.repeat(np.arange(self.n_y),
+                                                            (len(z) - n_l) // self.n_y)))
+        one_hot = np.eye(self.n_y, dtype=g.dtype)[row_labels]
         g_W = np.concatenate((g.T.dot(z), g.T.dot(one_hot)), axis=1)
         return _variables(g.dot(W[:, :n_z]), g_W, g.sum(axis=0))
 
 
-def labelled_linear_softplus(z, labels, link):
-    """softplus(link((z, one-hot labels))) of a chainer Linear ``link``, in one node."""
-    return LabelledLinearSoftplus(labels).apply((z, link.W, link.b))[0]
+def labelled_linear_softplus(z, labels, n_y, link):
+    """softplus(link((z, one-hot label))) of each row of M2.terms (the first ``labels``
+    rows' own labels, then each of the ``n_y`` labels, label-major) of a chainer Linear
+    ``link``, in one node."""
+    return LabelledLinearSoftplus(labels, n_y).apply((z, link.W, link.b))[0]
 
 
 class LabelledSoftplus(chainer.function_node.FunctionNode):
@@ -390,13 +417,14 @@ def _halves(stats):
 class GaussianSampleKL(chainer.function_node.FunctionNode):
     """Of a Gaussian's mean mu and log variance ln_var side by side: z = mu + exp(ln_var / 2)
     eps (F.gaussian with the noise ``eps`` given), and each row's KL(N(mu, exp(ln_var)) ||
-    N(0, I)) (the row sums of gaussian_kl_divergence)."""
+    N(0, I)) (the row sums of gaussian_kl_divergence). The halves are copied out first:
+    NumPy's exp is vectorised on contiguous arrays only (the same bits, faster)."""
 
     def __init__(self, eps):
         self.eps = eps
 
     def forward_cpu(self, inputs):
-        mu, ln_var = _halves(inputs[0])
+        mu, ln_var = (np.ascontiguousarray(half) for half in _halves(inputs[0]))
         self.mu = mu
         self.sd = np.exp(ln_var * ln_var.dtype.type(0.5))
         z = self.sd * self.eps
@@ -410,8 +438,7 @@ class GaussianSampleKL(chainer.function_node.FunctionNode):
 
     def backward(self, indexes, grad_outputs):
         gz, gkl = (None if g is None else g.array for g in grad_outputs)
-        grad = np.zeros(self.mu.shape[:1] + (2 * self.mu.shape[1],), self.mu.dtype)
-        g_mu, g_ln_var = _halves(grad)
+        g_mu, g_ln_var = np.zeros_like(self.mu), np.zeros_like(self.var)
         if gkl is not None:  # d KL / d mu = mu, d KL / d ln_var = (var - 1) / 2
             np.multiply(gkl[:, None], self.mu, out=g_mu)
             np.subtract(self.var, 1, out=g_ln_var)
@@ -422,7 +449,7 @@ class GaussianSampleKL(chainer.function_node.FunctionNode):
             gz *= self.sd
             gz *= 0.5
             g_ln_var += gz
-        return _variables(grad)
+        return _variables(np.concatenate((g_mu, g_ln_var), axis=1))
 
 
 def gaussian_sample_kl(stats, eps):

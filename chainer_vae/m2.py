@@ -25,7 +25,7 @@ cut once; m2_results names each departure.
 On a GPU (``--gpu N``, CuPy) CuPy draws the noise of z, and as it cannot export its
 generator, a resumed GPU run repeats the batches and the pixels but not that noise (as
 train_vae.py). ``--kernels`` (chainer_vae/m2_net.py): a new run on the CPU learns with
-fast-1, on a GPU with chainer-1; a resumed run keeps its own unless --kernels is given.
+fast-2, on a GPU with chainer-1; a resumed run keeps its own unless --kernels is given.
 """
 import argparse
 import os
@@ -79,8 +79,9 @@ def make_parser():
                    help='draw the images into the batches anew every epoch (Kingma\'s code '
                         'cuts them once)')
     p.add_argument('--kernels', choices=config.KERNELS,
-                   help='the arithmetic M2 learns with: fast-1, NumPy\'s fused kernels and a '
-                        'PCG64 generator for the noise (a new CPU run\'s default), or chainer-1, '
+                   help='the arithmetic M2 learns with: fast-2, NumPy\'s fused kernels and a '
+                        'PCG64 generator\'s normals by Box-Muller (a new CPU run\'s default); '
+                        'fast-1, the same by its ziggurat (runs made before fast-2); chainer-1, '
                         'chainer\'s functions and NumPy\'s legacy generator (a GPU run\'s, and '
                         'runs made before the flag); with --resume-from: from the next epoch on '
                         '(config.json records which and from when)')
@@ -184,21 +185,22 @@ def check_same_data(out, run, before):
 
 
 def choose_kernels(args, given, before):
-    """args.kernels and args.kernels_from_epoch: a new run's --kernels (fast-1 on the CPU,
+    """args.kernels and args.kernels_from_epoch: a new run's --kernels (fast-2 on the CPU,
     chainer-1 on a GPU), from epoch 1; a resumed run's recorded ones, or --kernels given
-    from the epoch after its checkpoint's. CheckpointError (one line) for fast-1 on a GPU."""
+    from the epoch after its checkpoint's. CheckpointError (one line) for fused ones on a GPU."""
     if before is None:
-        args.kernels = args.kernels or ('fast-1' if args.gpu < 0 else 'chainer-1')
+        args.kernels = args.kernels or ('fast-2' if args.gpu < 0 else 'chainer-1')
         args.kernels_from_epoch = 1
     elif 'kernels' in given and args.kernels != before['flags']['kernels']:
         args.kernels_from_epoch = checkpoint.resume_point(args.out) + 1
     else:
         args.kernels = before['flags']['kernels']
         args.kernels_from_epoch = before['flags']['kernels_from_epoch']
-    if args.kernels == 'fast-1' and args.gpu >= 0:
+    if args.kernels != 'chainer-1' and args.gpu >= 0:
         raise checkpoint.CheckpointError(
-            '--kernels fast-1: its kernels are NumPy\'s, for the CPU; on a GPU a run learns '
-            'with --kernels chainer-1 (a resumed run switches to it from its next epoch)')
+            '--kernels %s: its kernels are NumPy\'s, for the CPU; on a GPU a run learns '
+            'with --kernels chainer-1 (a resumed run switches to it from its next epoch)'
+            % args.kernels)
 
 
 def main(argv=None):

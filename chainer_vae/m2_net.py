@@ -22,7 +22,7 @@ p(x|y,z); M1+M2, on the codes of M1, a Gaussian one with a learnt mean and log v
 for each dimension.
 
 One z is drawn for each of the 10 labels of an image in one pass, as Kingma's code does.
-The arithmetic is one of two sets of kernels (``kernels``, config.KERNELS; a run's
+The arithmetic is one of three sets of kernels (``kernels``, config.KERNELS; a run's
 config.json records its own, and from which epoch):
 
 - chainer-1: chainer's functions, softplus with a faster forward within 5 ulp of the
@@ -30,10 +30,12 @@ config.json records its own, and from which epoch):
   *_g600e172 ones had chainer's own), z's noise from NumPy's global legacy generator
   (F.gaussian). The runs made before --kernels; a GPU's.
 - fast-1 (CPU): the same math in fewer, fused nodes (cpu_kernels.py 6.: the labels
-  enumerated inside q(z|x,y)'s first layer, softplus and its gradient from one pass,
-  z with its KL, -log p(x|y,z) by rows), each within a few ulp of chainer's functions;
-  z's noise float32 normals of the model's own PCG64 ``generator`` (saved in the
-  checkpoint).
+  enumerated inside q(z|x,y)'s and p(x|y,z)'s first layers, softplus and its gradient
+  from one pass, z with its KL, -log p(x|y,z) by rows), each within a few ulp of chainer's
+  functions; z's noise float32 normals (ziggurat) of the model's own PCG64 ``generator``
+  (saved in the checkpoint).
+- fast-2 (CPU, a new run's): fast-1 with z's noise from the same generator by the
+  Box-Muller transform of its float32 uniforms (cpu_kernels.box_muller, twice as fast).
 """
 import math
 
@@ -60,8 +62,8 @@ class M2(chainer.Chain):
                  init=paper.KINGMA['init'], kernels=config.KERNELS[0], noise_seed=0):
         super(M2, self).__init__()
         self.n_y, self.gaussian_x, self.kernels = n_y, gaussian_x, kernels
-        # fast-1: the noise of z from this PCG64 generator (saved in checkpoint.npz)
-        self.generator = np.random.default_rng(noise_seed) if kernels == 'fast-1' else None
+        # fast-1, fast-2: the noise of z from this PCG64 generator (saved in checkpoint.npz)
+        self.generator = None if kernels == 'chainer-1' else np.random.default_rng(noise_seed)
         w = initializers.Normal(paper.INIT_SD) if init == 'kingma' else None  # None: chainer's
         with self.init_scope():
             # q(y|x), the classifier
@@ -101,7 +103,7 @@ class M2(chainer.Chain):
         return F.sum(rec, axis=1) + F.sum(kl, axis=1) + math.log(self.n_y)
 
     def neg_elbo_fused(self, x_l, x_u, x, labels):
-        """neg_elbo of the rows of ``terms`` with the fast-1 kernels (cpu_kernels.py 6.):
+        """neg_elbo of the rows of ``terms`` with the fused kernels (cpu_kernels.py 6.):
         the labels enumerated inside q(z|x,y)'s first layer, z's noise from ``generator``,
         each pair of heads (mu and ln var) in one product, z and the KL in one node,
         -log p(x|y,z) of each row in one."""
@@ -110,15 +112,18 @@ class M2(chainer.Chain):
         stats = cpu_kernels.linear_heads(h, self.qz_mu, self.qz_ln_var)  # mu, ln var
         eps = self.noise((len(labels), self.qz_mu.W.shape[0]), stats.dtype)
         z, kl = cpu_kernels.gaussian_sample_kl(stats, eps)
-        h = cpu_kernels.labelled_linear_softplus(z, labels, self.px_h)
+        h = cpu_kernels.labelled_linear_softplus(z, labels[:len(x_l)], self.n_y, self.px_h)
         heads = (self.px_mu, self.px_ln_var) if self.gaussian_x else (self.px_mu,)
         rec = cpu_kernels.nll_rows(x_l, x_u, self.n_y, cpu_kernels.linear_heads(h, *heads),
                                    self.gaussian_x)
         return rec + kl + math.log(self.n_y)
 
     def noise(self, shape, dtype=np.float32):
-        """fast-1's noise of z: normals of ``generator``, drawn in ``dtype``."""
-        return self.generator.standard_normal(shape, dtype=dtype)
+        """The fused kernels' noise of z: normals of ``generator`` in ``dtype``, fast-1's
+        by its ziggurat, fast-2's by Box-Muller."""
+        if self.kernels == 'fast-1':
+            return self.generator.standard_normal(shape, dtype=dtype)
+        return cpu_kernels.box_muller(self.generator, shape, dtype)
 
     def terms(self, x_l, y_l, x_u):
         """Per image: -L(x,y) and -log q(y|x) of the labelled (x_l, y_l), -U(x) of the

@@ -1,6 +1,7 @@
 """chainer_vae/cpu_kernels.py changes the speed, never the numbers: bitwise against chainer
-(M2's softplus alone: within 5 ulp of the exact value; M2's fused kernels of fast-1: within
-the ulps stated of the exact value and of chainer's functions, and chainer's gradient_check)."""
+(M2's softplus alone: within 5 ulp of the exact value; M2's fused kernels of fast-1 and
+fast-2: within the ulps stated of the exact value and of chainer's functions, and chainer's
+gradient_check; fast-2's normals: Box-Muller's within 8 ulp, and normal)."""
 import warnings
 
 import numpy as np
@@ -192,7 +193,7 @@ def test_m2_softplus_is_within_5_ulp_of_the_exact_with_chainers_gradient(fast):
     np.testing.assert_array_equal(*grads)
 
 
-# ---- M2's fused kernels (fast-1) -------------------------------------------------------------
+# ---- M2's fused kernels (fast-1, fast-2) -------------------------------------------------
 
 def ulps(ours, exact):
     """|ours - exact| in units of the last place of exact rounded to float32."""
@@ -324,21 +325,51 @@ def test_linear_softplus_is_chainers_linear_and_softplus():
 
 
 def test_labelled_linear_softplus_is_chainers_concat_linear_and_softplus():
-    """p(x|y,z)'s first layer with the labels' columns as a table: chainer's F.concat((z,
-    one-hot y)), F.linear and softplus within 8 ulp, and the softplus's slope times 3 ulp of
-    the sum of the absolute terms of each input (another order of the sum); gradient_check."""
+    """p(x|y,z)'s first layer with the labels' columns as a table, on M2.terms' rows (4
+    labelled, then 4 unlabelled with each label): chainer's F.concat((z, one-hot y)),
+    F.linear and softplus within 8 ulp, and the softplus's slope times 3 ulp of the sum of
+    the absolute terms of each input (another order of the sum); gradient_check."""
     rng = np.random.RandomState(5)
-    labels = rng.randint(0, 10, 40)
-    z, W, b = (rng.standard_normal(s).astype(np.float32) * 2 for s in ((40, 4), (9, 14), (9,)))
+    labelled = rng.randint(0, 10, 4)
+    labels = np.concatenate((labelled, np.repeat(np.arange(10), 4)))
+    z, W, b = (rng.standard_normal(s).astype(np.float32) * 2 for s in ((44, 4), (9, 14), (9,)))
     link = chainer.links.Linear(14, 9)
     link.W.array[...], link.b.array[...] = W, b
-    ours = cpu_kernels.labelled_linear_softplus(z, labels, link).array
+    ours = cpu_kernels.labelled_linear_softplus(z, labelled, 10, link).array
     zy = F.concat((z, m2_net.one_hot(labels, 10))).array
     theirs = F.softplus(F.linear(zy, W, b)).array
     terms = np.abs(zy).dot(np.abs(W).T) + np.abs(b)
     slope = 1 / (1 + np.exp(-F.linear(zy, W, b).array))
     assert (np.abs(ours - theirs) <= 8 * np.spacing(theirs) + 3 * slope * np.spacing(terms)).all()
     gradient_check.check_backward(
-        lambda z, W, b: cpu_kernels.LabelledLinearSoftplus(labels).apply((z, W, b))[0],
-        [a.astype(np.float64) for a in (z, W, b)], rng.standard_normal((40, 9)),
+        lambda z, W, b: cpu_kernels.LabelledLinearSoftplus(labelled, 10).apply((z, W, b))[0],
+        [a.astype(np.float64) for a in (z, W, b)], rng.standard_normal((44, 9)),
         dtype=np.float64)
+
+
+def test_box_mullers_normals_are_the_transform_of_the_generators_uniforms():
+    """fast-2's noise: of the generator's float32 uniforms u, v, sqrt(-2 log(1 - u)) times
+    cos(2 pi v), then the sines, each within 8 ulp of the exact value (of the radius, or of
+    1 where it is smaller: the angle's rounding); float64 as asked; an odd count."""
+    n = 200001
+    z = cpu_kernels.box_muller(np.random.default_rng(7), (n,))
+    u, v = np.random.default_rng(7).random((2, (n + 1) // 2), dtype=np.float32)
+    radius = np.sqrt(-2 * np.log1p(-u.astype(np.float64)))
+    angle = 2 * np.pi * v.astype(np.float64)
+    exact = np.concatenate((radius * np.cos(angle), radius * np.sin(angle)))[:n]
+    scale = np.maximum(np.concatenate((radius, radius))[:n], 1).astype(np.float32)
+    assert z.dtype == np.float32
+    assert (np.abs(z - exact) <= 8 * np.spacing(scale)).all()
+    assert cpu_kernels.box_muller(np.random.default_rng(7), (3, 5), np.float64).dtype == np.float64
+
+
+def test_box_mullers_normals_are_standard_normal():
+    """Mean, variance and Kolmogorov-Smirnov of 400,000 draws against N(0, 1), and the
+    cosines' and sines' halves uncorrelated."""
+    from scipy import stats
+    z = cpu_kernels.box_muller(np.random.default_rng(11), (4000, 100)).astype(np.float64)
+    assert abs(z.mean()) < 5 / np.sqrt(z.size)
+    assert abs(z.var() - 1) < 5 * np.sqrt(2 / z.size)
+    assert stats.kstest(z.ravel(), 'norm').pvalue > 1e-3
+    cosines, sines = z.reshape(2, -1)
+    assert abs(np.corrcoef(cosines, sines)[0, 1]) < 5 / np.sqrt(len(cosines))

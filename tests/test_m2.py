@@ -109,7 +109,7 @@ def softplus(a):
 
 def same_noise(model, rows):
     """The noise of z that ``model``'s next loss of ``rows`` rows draws, its generator
-    (NumPy's global one, or fast-1's own) seeded with 0 for it."""
+    (NumPy's global one, or the fused kernels' own) seeded with 0 for it."""
     shape = (rows, model.qz_mu.W.shape[0])
     if model.generator is None:  # chainer-1: F.gaussian, float64 normals cast
         np.random.seed(0)
@@ -117,7 +117,9 @@ def same_noise(model, rows):
         np.random.seed(0)
         return eps
     model.generator = np.random.default_rng(0)
-    return np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    eps = model.noise(shape)
+    model.generator = np.random.default_rng(0)
+    return eps
 
 
 KERNELS = pytest.mark.parametrize('kernels', run_config.KERNELS)
@@ -199,9 +201,10 @@ def test_gradient_check_on_a_tiny_m2(gaussian_x):
 
 @pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
 def test_gradient_check_on_a_tiny_m2_with_the_fast_kernels(gaussian_x):
-    """fast-1's gradient of every weight (the images need none: its -log p(x|y,z) takes
-    them as targets, as m2_train gives them)."""
-    model = tiny_m2(gaussian_x, np.float64, kernels='fast-1')
+    """The fused kernels' gradient of every weight (the images need none: their -log
+    p(x|y,z) takes them as targets, as m2_train gives them); fast-2, which differs from
+    fast-1 only in its noise."""
+    model = tiny_m2(gaussian_x, np.float64, kernels='fast-2')
     x_l, y_l, x_u = batch(np.float64)
 
     def loss():
@@ -214,8 +217,8 @@ def test_gradient_check_on_a_tiny_m2_with_the_fast_kernels(gaussian_x):
 
 @pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
 def test_the_fast_kernels_give_chainers_loss_and_gradients(gaussian_x):
-    """fast-1 and chainer-1 on the same weights and noise: the loss, its terms and every
-    weight's gradient agree to float32's rounding (not bitwise: other operations)."""
+    """fast-1, fast-2 and chainer-1 on the same weights and noise: the loss, its terms and
+    every weight's gradient agree to float32's rounding (not bitwise: other operations)."""
     x_l, y_l, x_u = batch()
     results, drawn = [], []
     for kernels in run_config.KERNELS:
@@ -227,11 +230,13 @@ def test_the_fast_kernels_give_chainers_loss_and_gradients(gaussian_x):
         loss.backward()
         results.append(([float(loss.array)] + [float(t.array) for t in model.sums],
                         {name: p.grad for name, p in model.namedparams()}))
-    (chainers, chainer_grads), (fast, fast_grads) = results
-    np.testing.assert_allclose(fast, chainers, rtol=2e-6)
-    for name, grad in chainer_grads.items():
-        np.testing.assert_allclose(fast_grads[name], grad, rtol=1e-4,
-                                   atol=1e-5 * np.abs(grad).max(), err_msg=name)
+    (chainers, chainer_grads), *fused = results
+    assert len(fused) == 2
+    for fast, fast_grads in fused:
+        np.testing.assert_allclose(fast, chainers, rtol=2e-6)
+        for name, grad in chainer_grads.items():
+            np.testing.assert_allclose(fast_grads[name], grad, rtol=1e-4,
+                                       atol=1e-5 * np.abs(grad).max(), err_msg=name)
 
 
 def test_the_weight_decay_is_kingmas_prior_on_weights_and_the_classifiers_biases():
@@ -406,13 +411,13 @@ def test_a_reshuffled_run_goes_on_after_a_stop_as_if_never_stopped(tmp_path, uni
 
 
 def test_a_run_records_its_kernels_and_a_resume_keeps_or_switches_them(tmp_path, uninterrupted):
-    """A new run learns with fast-1 from epoch 1, its PCG64 state in the checkpoint. A
-    chainer-1 run given --kernels fast-1 at a resume learns with them from its next epoch
+    """A new run learns with fast-2 from epoch 1, its PCG64 state in the checkpoint. A
+    chainer-1 run given --kernels fast-2 at a resume learns with them from its next epoch
     and records it; a resume without the flag keeps them; stopped and resumed again, it
     equals the same switched run never stopped, bitwise (one BLAS thread)."""
     from test_spine import m2_one_blas_thread  # (test_spine imports this module)
     flags = json.loads((uninterrupted / 'config.json').read_text())['flags']
-    assert (flags['kernels'], flags['kernels_from_epoch']) == ('fast-1', 1)
+    assert (flags['kernels'], flags['kernels_from_epoch']) == ('fast-2', 1)
     assert checkpoint.PCG64 in arrays(uninterrupted / 'checkpoint.npz')
     stopped, whole = tmp_path / 'stopped', tmp_path / 'whole'
     for out in (stopped, whole):
@@ -420,13 +425,13 @@ def test_a_run_records_its_kernels_and_a_resume_keeps_or_switches_them(tmp_path,
         assert result.returncode == 0, result.stderr
     assert checkpoint.PCG64 not in arrays(stopped / 'checkpoint.npz')
     for out, more in ((whole, ['--epoch', 3]), (stopped, ['--epoch', 2])):
-        result = m2_one_blas_thread('--resume-from', out, '--kernels', 'fast-1', *more)
+        result = m2_one_blas_thread('--resume-from', out, '--kernels', 'fast-2', *more)
         assert result.returncode == 0, result.stderr
     result = m2_one_blas_thread('--resume-from', stopped, '--epoch', 3)  # kept
     assert result.returncode == 0, result.stderr
     for out in (stopped, whole):
         flags = json.loads((out / 'config.json').read_text())['flags']
-        assert (flags['kernels'], flags['kernels_from_epoch']) == ('fast-1', 2)
+        assert (flags['kernels'], flags['kernels_from_epoch']) == ('fast-2', 2)
     assert log_rows(stopped) == log_rows(whole)
     assert log_rows(whole)[1] != log_rows(uninterrupted)[1]  # epoch 1: chainer-1's
     resumed, at_once = arrays(stopped / 'checkpoint.npz'), arrays(whole / 'checkpoint.npz')
@@ -444,8 +449,8 @@ def test_a_config_from_before_the_kernels_reads_as_chainer_1_from_epoch_1():
 def test_the_fast_kernels_on_a_gpu_are_one_line_before_anything_is_written(tmp_path, capsys,
                                                                           in_process):
     with pytest.raises(SystemExit) as exit:
-        m2.main(TINY + ['--gpu', '0', '--kernels', 'fast-1', '-o', str(tmp_path / 'run')])
-    assert_m2_error(one_line(capsys, 1, exit), '--kernels fast-1', 'NumPy', 'chainer-1')
+        m2.main(TINY + ['--gpu', '0', '--kernels', 'fast-2', '-o', str(tmp_path / 'run')])
+    assert_m2_error(one_line(capsys, 1, exit), '--kernels fast-2', 'NumPy', 'chainer-1')
     assert not (tmp_path / 'run').exists()
 
 

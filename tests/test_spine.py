@@ -17,6 +17,7 @@ from helpers import REPO, run_cli, run_module
 from test_m2 import TINY, assert_m2_error, log_rows
 
 RUNS_V1_0 = os.path.join(REPO, 'tests', 'data', 'runs_v1_0')  # tests/data/README.md
+RUNS_FAST_1 = os.path.join(REPO, 'tests', 'data', 'runs_fast_1')
 
 
 def m2_one_blas_thread(*args):
@@ -54,6 +55,21 @@ def test_runs_of_before_the_spine_go_on_bitwise(runs_v1_0):
         assert log_rows(runs_v1_0 / run) == expected[run]['log_rows_but_wall_time']
     written = json.loads((runs_v1_0 / 'm1m2' / 'config.json').read_text())
     assert written['flags']['m1'] == str(runs_v1_0 / 'm1')  # where it goes on reading it
+
+
+def test_a_fast_1_run_of_before_fast_2_goes_on_bitwise(tmp_path):
+    """tests/data/runs_fast_1's M1+M2 run, learnt with --kernels fast-1 by the code of
+    before fast-2 and stopped at epoch 2, keeps fast-1 and reaches epoch 4 with the bits of
+    the same run never stopped under that code."""
+    runs = tmp_path / 'runs'
+    shutil.copytree(RUNS_FAST_1, str(runs))
+    expected = json.loads((runs / 'epoch4.json').read_text())['m1m2']
+    result = m2_one_blas_thread('--resume-from', runs / 'm1m2', '--epoch', 4,
+                                '--m1', os.path.join(RUNS_V1_0, 'm1'))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((runs / 'm1m2' / 'config.json').read_text())['flags']['kernels'] == 'fast-1'
+    assert digests(runs / 'm1m2' / 'checkpoint.npz') == expected['checkpoint_sha256']
+    assert log_rows(runs / 'm1m2') == expected['log_rows_but_wall_time']
 
 
 def test_a_moved_m1_is_the_same_m1_and_another_is_refused(runs_v1_0, tmp_path):

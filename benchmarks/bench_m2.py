@@ -165,7 +165,7 @@ def loss_and_noise(model, x_l, y_l, x_u, beta):
         np.random.set_state(before)
         return loss, np.random.standard_normal(shape).astype(np.float32)
     generator.bit_generator.state = before
-    return loss, generator.standard_normal(shape, dtype=np.float32)
+    return loss, model.noise(shape, np.float32)
 
 
 # ---- one thread count: a worker subprocess --------------------------------------------
@@ -223,11 +223,11 @@ def report(args, results, load):
     lines = ['# An M2 training step: ours against a PyTorch twin', '',
              'Made by `%s` on %s.' % (' '.join(['python benchmarks/bench_m2.py'] + sys.argv[1:]),
                                       time.strftime('%Y-%m-%d')), '',
-             'Machine: %s, %d cores, load average %.2f at the start (other jobs: a training '
-             'run holds a core, so absolute times are inflated; the ratios within one run are '
-             'what count); Python %s, NumPy %s, Chainer %s, PyTorch %s.'
-             % (cpu_name(), os.cpu_count(), load, sys.version.split()[0], np.__version__,
-                chainer.__version__, torch.__version__), '',
+             'Machine: %s, %d cores, load average %.2f at the start and %.2f at the end (other '
+             'jobs inflate the absolute times; the ratios within one run are what count); '
+             'Python %s, NumPy %s, Chainer %s, PyTorch %s.'
+             % (cpu_name(), os.cpu_count(), load, os.getloadavg()[0], sys.version.split()[0],
+                np.__version__, chainer.__version__, torch.__version__), '',
              'Each thread count runs in its own subprocess (OPENBLAS_NUM_THREADS, '
              'OMP_NUM_THREADS, MKL_NUM_THREADS; ours: Adam\'s blocks on as many threads, the '
              'twin: torch.set_num_threads); the contenders alternate round by round, %d rounds '

@@ -303,14 +303,34 @@ def linear_softplus(x, link):
     return LinearSoftplus().apply((x, link.W, link.b))[0]
 
 
+def softplus_by_label(labelled, unlabelled, table, labels, out):
+    """softplus_and_sigmoid of the rows of M2.terms, each with its label's row of ``table``
+    (labels, H) added: the first len(``labels``) rows ``labelled`` with their own labels,
+    then the unlabelled images' rows with each label in turn, ``unlabelled(rows)`` those of
+    ``out``'s ``rows`` (label-major). Label by label, the row added inside the softplus's
+    blocks, not in a pass of its own over all rows. Returns the sigmoid."""
+    n_l, n_y = len(labels), len(table)
+    sigmoid = np.empty_like(out)
+    np.add(labelled, table[labels], out=out[:n_l])
+    softplus_and_sigmoid(out[:n_l], out=out[:n_l], sigmoid=sigmoid[:n_l])
+    n_u = (len(out) - n_l) // n_y
+    for label in range(n_y):
+        rows = slice(n_l + label * n_u, n_l + (label + 1) * n_u)
+        softplus_and_sigmoid(unlabelled(rows), table[label], out=out[rows],
+                             sigmoid=sigmoid[rows])
+    return sigmoid
+
+
 class LabelledLinearSoftplus(chainer.function_node.FunctionNode):
     """p(x|y,z)'s first layer: softplus(W (z, y) + b) of each row's z and one-hot label y,
     the rows of M2.terms (the first ``labels`` rows with their own labels, then the
     unlabelled ones with each of the ``n_y`` labels, label-major): W's label columns (with
-    b) added to a label's rows as one row, not multiplied by one-hot labels."""
+    b) added to a label's rows as one row, not multiplied by one-hot labels. Their gradient:
+    each label's rows summed (``sums_by_label``, fast-2), or fast-1's product of the rows
+    with one-hot labels (its bits)."""
 
-    def __init__(self, labels, n_y):
-        self.labels, self.n_y = labels, n_y
+    def __init__(self, labels, n_y, sums_by_label):
+        self.labels, self.n_y, self.sums_by_label = labels, n_y, sums_by_label
 
     def forward_cpu(self, inputs):
         z, W, b = inputs
@@ -318,28 +338,30 @@ class LabelledLinearSoftplus(chainer.function_node.FunctionNode):
         n_l, n_z = len(self.labels), z.shape[1]
         y = z.dot(W[:, :n_z].T)
         table = W[:, n_z:].T + b  # a label's row: its column of W and the bias
-        y[:n_l] += table[self.labels]
-        unlabelled = y[n_l:].reshape(self.n_y, -1, y.shape[1])  # (label, image, H)
-        unlabelled += table[:, None]
-        _, self.sigmoid = softplus_and_sigmoid(y, out=y)
+        self.sigmoid = softplus_by_label(y[:n_l], lambda rows: y[rows], table, self.labels, y)
         return y,
 
     def backward(self, indexes, grad_outputs):
         z, W = (v.array for v in self.get_retained_inputs())
         g = grad_outputs[0].array * self.sigmoid
-        n_l, n_z = len(self.labels), z.shape[1]
-        row_labels = np.concatenate((self.labels, np.repeat(np.arange(self.n_y),
-                                                            (len(z) - n_l) // self.n_y)))
-        one_hot = np.eye(self.n_y, dtype=g.dtype)[row_labels]
-        g_W = np.concatenate((g.T.dot(z), g.T.dot(one_hot)), axis=1)
+        n_l, n_z, n_y = len(self.labels), z.shape[1], self.n_y
+        if self.sums_by_label:
+            g_table = g[n_l:].reshape(n_y, -1, g.shape[1]).sum(axis=1)
+            np.add.at(g_table, self.labels, g[:n_l])
+            g_labels = g_table.T
+        else:
+            row_labels = np.concatenate((self.labels, np.repeat(np.arange(n_y),
+                                                                (len(z) - n_l) // n_y)))
+            g_labels = g.T.dot(np.eye(n_y, dtype=g.dtype)[row_labels])
+        g_W = np.concatenate((g.T.dot(z), g_labels), axis=1)
         return _variables(g.dot(W[:, :n_z]), g_W, g.sum(axis=0))
 
 
-def labelled_linear_softplus(z, labels, n_y, link):
+def labelled_linear_softplus(z, labels, n_y, link, sums_by_label):
     """softplus(link((z, one-hot label))) of each row of M2.terms (the first ``labels``
     rows' own labels, then each of the ``n_y`` labels, label-major) of a chainer Linear
     ``link``, in one node."""
-    return LabelledLinearSoftplus(labels, n_y).apply((z, link.W, link.b))[0]
+    return LabelledLinearSoftplus(labels, n_y, sums_by_label).apply((z, link.W, link.b))[0]
 
 
 class LabelledSoftplus(chainer.function_node.FunctionNode):
@@ -353,11 +375,9 @@ class LabelledSoftplus(chainer.function_node.FunctionNode):
 
     def forward_cpu(self, inputs):
         hx, W = inputs
-        n_l, n_h = len(self.labels), hx.shape[1]
-        pre = np.empty((n_l + self.n_y * (len(hx) - n_l), n_h), hx.dtype)
-        np.add(hx[:n_l], W.T[self.labels], out=pre[:n_l])
-        np.add(hx[None, n_l:], W.T[:, None], out=pre[n_l:].reshape(self.n_y, -1, n_h))
-        y, self.sigmoid = softplus_and_sigmoid(pre, out=pre)
+        n_l = len(self.labels)
+        y = np.empty((n_l + self.n_y * (len(hx) - n_l), hx.shape[1]), hx.dtype)
+        self.sigmoid = softplus_by_label(hx[:n_l], lambda rows: hx[n_l:], W.T, self.labels, y)
         return y,
 
     def backward(self, indexes, grad_outputs):
@@ -455,6 +475,51 @@ class GaussianSampleKL(chainer.function_node.FunctionNode):
 def gaussian_sample_kl(stats, eps):
     """(z, each row's KL) of the mean and log variance ``stats`` (side by side)."""
     return GaussianSampleKL(eps).apply((stats,))
+
+
+class M2Objective(chainer.function_node.FunctionNode):
+    """M2's objective in one node (fast-2; M2.loss does it with chainer's functions
+    otherwise): of each row's -L(x,y) (M2.terms' rows) and the logits of q(y|x) of each
+    image (the first ``labels`` labelled), the mean over the images of -L(x_l,y_l) - beta
+    log q(y_l|x_l) and -U(x_u) = sum_y q(y|x_u) (-L(x_u,y) + log q(y|x_u)); and, for the
+    log, the sums of the three terms (0-d arrays)."""
+
+    def __init__(self, labels, n_y, beta):
+        self.labels, self.n_y, self.beta = labels, n_y, beta
+
+    def forward_cpu(self, inputs):
+        neg_l, logits = inputs
+        n_l, n_images, one = len(self.labels), len(logits), neg_l.dtype.type
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_q = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        self.q = np.exp(log_q)
+        self.terms = neg_l[n_l:].reshape(self.n_y, -1).T + log_q[n_l:]  # (image, label)
+        self.neg_u = (self.q[n_l:] * self.terms).sum(axis=1)
+        sums = (neg_l[:n_l].sum(), self.neg_u.sum(), -log_q[np.arange(n_l), self.labels].sum())
+        total = (sums[0] + one(self.beta) * sums[2] + sums[1]) / one(n_images)
+        return tuple(np.asarray(v, neg_l.dtype) for v in (total,) + sums)
+
+    def backward(self, indexes, grad_outputs):
+        g_total, g_l, g_u, g_c = (0 if g is None else g.array for g in grad_outputs)
+        n_l, q = len(self.labels), self.q
+        per_image = g_total / len(q)
+        c_l, c_u, c_c = per_image + g_l, per_image + g_u, per_image * self.beta + g_c
+        g_neg_l = np.empty(n_l + q[n_l:].size, q.dtype)
+        g_neg_l[:n_l] = c_l  # d -U / d -L(x,y) = q(y|x), label-major as the rows
+        g_neg_l[n_l:] = (c_u * q[n_l:]).T.ravel()
+        g_logits = np.empty_like(q)  # d -U / d logit_y = q(y|x) (-L(x,y) + log q(y|x) + U)
+        np.subtract(self.terms, self.neg_u[:, None], out=g_logits[n_l:])
+        g_logits[n_l:] *= q[n_l:]
+        g_logits[n_l:] *= c_u
+        g_logits[:n_l] = q[:n_l]  # d -log q(y|x) / d logits = q - one-hot y
+        g_logits[np.arange(n_l), self.labels] -= 1
+        g_logits[:n_l] *= c_c
+        return _variables(g_neg_l, g_logits)
+
+
+def m2_objective(neg_l, logits, labels, n_y, beta):
+    """(the objective, the sums of -L(x_l,y_l), -U(x_u) and -log q(y_l|x_l)): M2Objective."""
+    return M2Objective(labels, n_y, beta).apply((neg_l, logits))
 
 
 def _images_of_rows(n_l, n_u, n_y):

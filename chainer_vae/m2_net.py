@@ -112,7 +112,8 @@ class M2(chainer.Chain):
         stats = cpu_kernels.linear_heads(h, self.qz_mu, self.qz_ln_var)  # mu, ln var
         eps = self.noise((len(labels), self.qz_mu.W.shape[0]), stats.dtype)
         z, kl = cpu_kernels.gaussian_sample_kl(stats, eps)
-        h = cpu_kernels.labelled_linear_softplus(z, labels[:len(x_l)], self.n_y, self.px_h)
+        h = cpu_kernels.labelled_linear_softplus(z, labels[:len(x_l)], self.n_y, self.px_h,
+                                                 sums_by_label=self.kernels == 'fast-2')
         heads = (self.px_mu, self.px_ln_var) if self.gaussian_x else (self.px_mu,)
         rec = cpu_kernels.nll_rows(x_l, x_u, self.n_y, cpu_kernels.linear_heads(h, *heads),
                                    self.gaussian_x)
@@ -125,10 +126,11 @@ class M2(chainer.Chain):
             return self.generator.standard_normal(shape, dtype=dtype)
         return cpu_kernels.box_muller(self.generator, shape, dtype)
 
-    def terms(self, x_l, y_l, x_u):
-        """Per image: -L(x,y) and -log q(y|x) of the labelled (x_l, y_l), -U(x) of the
-        unlabelled x_u. The unlabelled images go through q(z|x,y) and p(x|y,z) once with
-        each label, in one pass beside the labelled ones."""
+    def rows(self, x_l, y_l, x_u):
+        """-L(x,y) of each row (the labelled images with their labels, then every unlabelled
+        image with each label, label-major: the unlabelled ones go through q(z|x,y) and
+        p(x|y,z) once with each label, in one pass beside the labelled ones), and the
+        logits of q(y|x) of each image."""
         n_l, n_u, n_y, xp = len(x_l), len(x_u), self.n_y, self.xp
         x = F.concat((x_l, x_u), axis=0)
         labels = xp.concatenate((y_l, xp.repeat(xp.arange(n_y, dtype=y_l.dtype), n_u)))
@@ -138,7 +140,13 @@ class M2(chainer.Chain):
             hx = self.qz_x(x)
             rows = F.concat((hx[:n_l], F.tile(hx[n_l:], (n_y, 1))), axis=0)  # label-major
             neg_l = self.neg_elbo(F.concat((x_l, F.tile(x_u, (n_y, 1))), axis=0), rows, labels)
-        logits = self.classify(x)
+        return neg_l, self.classify(x)
+
+    def terms(self, x_l, y_l, x_u):
+        """Per image: -L(x,y) and -log q(y|x) of the labelled (x_l, y_l), -U(x) of the
+        unlabelled x_u."""
+        n_l, n_u, n_y = len(x_l), len(x_u), self.n_y
+        neg_l, logits = self.rows(x_l, y_l, x_u)
         log_q = F.log_softmax(logits[n_l:])
         neg_l_u = F.transpose(F.reshape(neg_l[n_l:], (n_y, n_u)))  # (image, label)
         neg_u = F.sum(F.exp(log_q) * (neg_l_u + log_q), axis=1)  # sum_y q (-L) - H(q)
@@ -147,7 +155,12 @@ class M2(chainer.Chain):
     def loss(self, x_l, y_l, x_u, beta):
         """The step's objective: the mean over its images of the labelled images'
         -L(x,y) - beta log q(y|x) and the unlabelled ones' -U(x); its terms (their sums)
-        are kept in ``self.sums`` for the log."""
+        are kept in ``self.sums`` for the log. fast-2 takes it from the rows in one node
+        (cpu_kernels.M2Objective), the others with chainer's functions."""
+        if self.kernels == 'fast-2':
+            outputs = cpu_kernels.m2_objective(*self.rows(x_l, y_l, x_u), y_l, self.n_y, beta)
+            self.total, self.sums = outputs[0], outputs[1:]
+            return self.total
         neg_l, neg_log_q, neg_u = self.terms(x_l, y_l, x_u)
         self.sums = tuple(F.sum(t) for t in (neg_l, neg_u, neg_log_q))
         labelled, unlabelled, classification = self.sums

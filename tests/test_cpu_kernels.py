@@ -324,25 +324,28 @@ def test_linear_softplus_is_chainers_linear_and_softplus():
         dtype=np.float64)
 
 
-def test_labelled_linear_softplus_is_chainers_concat_linear_and_softplus():
+@pytest.mark.parametrize('sums_by_label', [False, True], ids=['fast-1', 'fast-2'])
+def test_labelled_linear_softplus_is_chainers_concat_linear_and_softplus(sums_by_label):
     """p(x|y,z)'s first layer with the labels' columns as a table, on M2.terms' rows (4
     labelled, then 4 unlabelled with each label): chainer's F.concat((z, one-hot y)),
     F.linear and softplus within 8 ulp, and the softplus's slope times 3 ulp of the sum of
-    the absolute terms of each input (another order of the sum); gradient_check."""
+    the absolute terms of each input (another order of the sum); gradient_check, the label
+    columns' gradient by sums of rows (fast-2) or a product with one-hot labels (fast-1)."""
     rng = np.random.RandomState(5)
     labelled = rng.randint(0, 10, 4)
     labels = np.concatenate((labelled, np.repeat(np.arange(10), 4)))
     z, W, b = (rng.standard_normal(s).astype(np.float32) * 2 for s in ((44, 4), (9, 14), (9,)))
     link = chainer.links.Linear(14, 9)
     link.W.array[...], link.b.array[...] = W, b
-    ours = cpu_kernels.labelled_linear_softplus(z, labelled, 10, link).array
+    ours = cpu_kernels.labelled_linear_softplus(z, labelled, 10, link, sums_by_label).array
     zy = F.concat((z, m2_net.one_hot(labels, 10))).array
     theirs = F.softplus(F.linear(zy, W, b)).array
     terms = np.abs(zy).dot(np.abs(W).T) + np.abs(b)
     slope = 1 / (1 + np.exp(-F.linear(zy, W, b).array))
     assert (np.abs(ours - theirs) <= 8 * np.spacing(theirs) + 3 * slope * np.spacing(terms)).all()
     gradient_check.check_backward(
-        lambda z, W, b: cpu_kernels.LabelledLinearSoftplus(labelled, 10).apply((z, W, b))[0],
+        lambda z, W, b: cpu_kernels.LabelledLinearSoftplus(
+            labelled, 10, sums_by_label).apply((z, W, b))[0],
         [a.astype(np.float64) for a in (z, W, b)], rng.standard_normal((44, 9)),
         dtype=np.float64)
 
@@ -373,3 +376,27 @@ def test_box_mullers_normals_are_standard_normal():
     assert stats.kstest(z.ravel(), 'norm').pvalue > 1e-3
     cosines, sines = z.reshape(2, -1)
     assert abs(np.corrcoef(cosines, sines)[0, 1]) < 5 / np.sqrt(len(cosines))
+
+
+def test_m2s_objective_in_one_node_is_chainers_functions():
+    """fast-2's M2Objective: the objective and its three sums as M2.loss takes them with
+    chainer's functions (log_softmax, softmax_cross_entropy, sums) within 4 ulp of their
+    magnitudes, and chainer's gradient_check of all four outputs."""
+    rng = np.random.RandomState(8)
+    n_l, n_u, n_y, beta = 3, 5, 10, 7.0
+    labels = rng.randint(0, n_y, n_l)
+    neg_l = (rng.standard_normal(n_l + n_y * n_u) * 3 + 20).astype(np.float32)
+    logits = (rng.standard_normal((n_l + n_u, n_y)) * 2).astype(np.float32)
+    ours = [float(v.array) for v in cpu_kernels.m2_objective(neg_l, logits, labels, n_y, beta)]
+    log_q = F.log_softmax(logits[n_l:])
+    neg_u = F.sum(F.exp(log_q) * (F.transpose(F.reshape(neg_l[n_l:], (n_y, n_u))) + log_q),
+                  axis=1)
+    sums = [F.sum(neg_l[:n_l]), F.sum(neg_u),
+            F.sum(F.softmax_cross_entropy(logits[:n_l], labels, reduce='no'))]
+    total = (sums[0] + beta * sums[2] + sums[1]) / (n_l + n_u)
+    for got, want in zip(ours, [float(v.array) for v in [total] + sums]):
+        assert abs(got - want) <= 4 * np.spacing(np.float32(max(abs(want), 1)))
+    gradient_check.check_backward(
+        lambda neg_l, logits: cpu_kernels.M2Objective(labels, n_y, beta).apply((neg_l, logits)),
+        (neg_l.astype(np.float64), logits.astype(np.float64)),
+        tuple(rng.standard_normal(()) for _ in range(4)), dtype=np.float64)

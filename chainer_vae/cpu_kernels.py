@@ -303,21 +303,22 @@ def linear_softplus(x, link):
     return LinearSoftplus().apply((x, link.W, link.b))[0]
 
 
-def softplus_by_label(labelled, unlabelled, table, labels, out):
+def softplus_by_label(out, table, labels, x=None):
     """softplus_and_sigmoid of the rows of M2.terms, each with its label's row of ``table``
-    (labels, H) added: the first len(``labels``) rows ``labelled`` with their own labels,
-    then the unlabelled images' rows with each label in turn, ``unlabelled(rows)`` those of
-    ``out``'s ``rows`` (label-major). Label by label, the row added inside the softplus's
+    (labels, H) added, into ``out``: the first len(``labels``) rows with their own labels,
+    then the unlabelled images' rows with each label in turn (label-major). The rows are
+    ``out``'s own (in place), or ``x``'s of each image (the labelled, then the unlabelled
+    ones, the same for every label). Label by label, the row added inside the softplus's
     blocks, not in a pass of its own over all rows. Returns the sigmoid."""
     n_l, n_y = len(labels), len(table)
     sigmoid = np.empty_like(out)
-    np.add(labelled, table[labels], out=out[:n_l])
+    np.add(out[:n_l] if x is None else x[:n_l], table[labels], out=out[:n_l])
     softplus_and_sigmoid(out[:n_l], out=out[:n_l], sigmoid=sigmoid[:n_l])
     n_u = (len(out) - n_l) // n_y
     for label in range(n_y):
         rows = slice(n_l + label * n_u, n_l + (label + 1) * n_u)
-        softplus_and_sigmoid(unlabelled(rows), table[label], out=out[rows],
-                             sigmoid=sigmoid[rows])
+        softplus_and_sigmoid(out[rows] if x is None else x[n_l:], table[label],
+                             out=out[rows], sigmoid=sigmoid[rows])
     return sigmoid
 
 
@@ -335,10 +336,10 @@ class LabelledLinearSoftplus(chainer.function_node.FunctionNode):
     def forward_cpu(self, inputs):
         z, W, b = inputs
         self.retain_inputs((0, 1))
-        n_l, n_z = len(self.labels), z.shape[1]
+        n_z = z.shape[1]
         y = z.dot(W[:, :n_z].T)
         table = W[:, n_z:].T + b  # a label's row: its column of W and the bias
-        self.sigmoid = softplus_by_label(y[:n_l], lambda rows: y[rows], table, self.labels, y)
+        self.sigmoid = softplus_by_label(y, table, self.labels)
         return y,
 
     def backward(self, indexes, grad_outputs):
@@ -377,7 +378,7 @@ class LabelledSoftplus(chainer.function_node.FunctionNode):
         hx, W = inputs
         n_l = len(self.labels)
         y = np.empty((n_l + self.n_y * (len(hx) - n_l), hx.shape[1]), hx.dtype)
-        self.sigmoid = softplus_by_label(hx[:n_l], lambda rows: hx[n_l:], W.T, self.labels, y)
+        self.sigmoid = softplus_by_label(y, W.T, self.labels, hx)
         return y,
 
     def backward(self, indexes, grad_outputs):
@@ -505,8 +506,8 @@ class M2Objective(chainer.function_node.FunctionNode):
         per_image = g_total / len(q)
         c_l, c_u, c_c = per_image + g_l, per_image + g_u, per_image * self.beta + g_c
         g_neg_l = np.empty(n_l + q[n_l:].size, q.dtype)
-        g_neg_l[:n_l] = c_l  # d -U / d -L(x,y) = q(y|x), label-major as the rows
-        g_neg_l[n_l:] = (c_u * q[n_l:]).T.ravel()
+        g_neg_l[:n_l] = c_l
+        g_neg_l[n_l:] = (c_u * q[n_l:]).T.ravel()  # d -U / d -L(x,y) = q(y|x), label-major
         g_logits = np.empty_like(q)  # d -U / d logit_y = q(y|x) (-L(x,y) + log q(y|x) + U)
         np.subtract(self.terms, self.neg_u[:, None], out=g_logits[n_l:])
         g_logits[n_l:] *= q[n_l:]

@@ -81,7 +81,7 @@ def make_parser():
     p.add_argument('--kernels', choices=config.KERNELS,
                    help='the arithmetic M2 learns with: fast-2, NumPy\'s fused kernels and a '
                         'PCG64 generator\'s normals by Box-Muller (a new CPU run\'s default); '
-                        'fast-1, the same by its ziggurat (runs made before fast-2); chainer-1, '
+                        'fast-1, the fused kernels of before fast-2 (runs made then); chainer-1, '
                         'chainer\'s functions and NumPy\'s legacy generator (a GPU run\'s, and '
                         'runs made before the flag); with --resume-from: from the next epoch on '
                         '(config.json records which and from when)')

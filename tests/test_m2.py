@@ -199,12 +199,12 @@ def test_gradient_check_on_a_tiny_m2(gaussian_x):
                                   eps=1e-5, atol=1e-6, rtol=1e-5, dtype=np.float64)
 
 
+@pytest.mark.parametrize('kernels', ['fast-1', 'fast-2'])
 @pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
-def test_gradient_check_on_a_tiny_m2_with_the_fast_kernels(gaussian_x):
+def test_gradient_check_on_a_tiny_m2_with_the_fast_kernels(gaussian_x, kernels):
     """The fused kernels' gradient of every weight (the images need none: their -log
-    p(x|y,z) takes them as targets, as m2_train gives them); fast-2, which differs from
-    fast-1 only in its noise."""
-    model = tiny_m2(gaussian_x, np.float64, kernels='fast-2')
+    p(x|y,z) takes them as targets, as m2_train gives them)."""
+    model = tiny_m2(gaussian_x, np.float64, kernels=kernels)
     x_l, y_l, x_u = batch(np.float64)
 
     def loss():

@@ -75,8 +75,9 @@ COMMUNICATORS = ('naive', 'flat', 'non_cuda_aware', 'pure_nccl')
 INITS = ('kingma', 'chainer')  # M2's --init: Kingma's N(0, 0.001^2), or chainer's default
 # M2's --kernels (chainer_vae/m2_net.py): chainer's functions and NumPy's legacy generator
 # (the runs made before the flag), or cpu_kernels.py's fused ones and a PCG64 generator
-# (fast-1: its ziggurat normals; fast-2: its uniforms by Box-Muller)
-KERNELS = ('chainer-1', 'fast-1', 'fast-2')
+# (fast-1: its ziggurat normals; fast-2: its uniforms by Box-Muller; fast-3: softplus by
+# NumPy's log1p and expm1), each set of fused kernels with all of the sets before it
+KERNELS = ('chainer-1', 'fast-1', 'fast-2', 'fast-3')
 
 # Each command's config.json as data: {(section, key): (what its value must be, its
 # default)}; a default fills in what configs written before the entry existed lack.

@@ -1,7 +1,7 @@
 """Faster CPU paths that compute the same bits: Chainer's own settings, and Adam's update
 with fewer trips through memory (1-4, measured by benchmarks/bench_epoch.py); and M2's
-softplus (5.) and fused kernels (6., M2's fast-1 and fast-2; benchmarks/bench_m2.py),
-which do not.
+softplus (5.) and fused kernels (6., M2's fast-1, fast-2 and fast-3;
+benchmarks/bench_m2.py), which do not.
 
 1. ``configure(debug)``: ``chainer.config.type_check = debug``. Chainer checks the
    shapes and dtypes of every function call (about 60,000 calls an epoch); the
@@ -211,26 +211,36 @@ def softplus(x):
     return Softplus().apply((x,))[0]
 
 
-# ---- 6. M2's fused kernels (m2_net.py's kernels 'fast-1', 'fast-2') --------------------
+# ---- 6. M2's fused kernels (m2_net.py's kernels 'fast-1', 'fast-2', 'fast-3') ---------
 #
 # Each is one FunctionNode computing in NumPy what a chain of chainer's functions would,
 # its temporaries in blocks of BLOCK elements that stay in the CPU's cache, its gradient
 # from what the forward kept (first order: chainer's gradient_check, tests/test_cpu_kernels.py).
+
+def _row_blocks(rows):
+    """Slices of whole rows of a 2-d array, about BLOCK elements each (in the CPU's cache)."""
+    step = max(1, BLOCK // rows.shape[1])
+    return [slice(start, start + step) for start in range(0, len(rows), step)]
+
+
+def _as_rows(a):
+    return a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
+
 
 def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
     """(softplus(x + bias), sigmoid(x + bias)) of a float32 array of rows (``bias``: one
     value a column, or none), computed block by block of whole rows: the softplus as 5.
     above (within 5 ulp of the exact value), the sigmoid, its gradient, as e / (1 + e)
     below 0 and 1 / (1 + e) above, e = exp(-|x|) (within 4 ulp). ``out``, ``sigmoid``: the
-    arrays they are written to (out may be x itself: in place)."""
-    rows = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
+    arrays they are written to (out may be x itself: in place). fast-1's and fast-2's."""
+    rows = _as_rows(x)
     y = np.empty_like(x) if out is None else out
     s = np.empty_like(x) if sigmoid is None else sigmoid
     y_rows, s_rows = y.reshape(rows.shape), s.reshape(rows.shape)
-    step = max(1, BLOCK // rows.shape[1])
-    e, u, r = (np.empty((step, rows.shape[1]), x.dtype) for _ in range(3))
-    for start in range(0, len(rows), step):
-        xs, ys, ss = (a[start:start + step] for a in (rows, y_rows, s_rows))
+    e, u, r = (np.empty((min(len(rows), max(1, BLOCK // rows.shape[1])), rows.shape[1]),
+                        x.dtype) for _ in range(3))
+    for block in _row_blocks(rows):
+        xs, ys, ss = rows[block], y_rows[block], s_rows[block]
         n = len(xs)
         es, us, rs = e[:n], u[:n], r[:n]
         if bias is not None:
@@ -252,6 +262,69 @@ def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
         np.fmax(xs, 0, out=ys)
         ys += us
     return y, s
+
+
+def vectorised(*names):
+    """Whether this NumPy computes each float32 ufunc of ``names`` with the CPU's SIMD
+    instructions, not its scalar baseline loop (numpy.lib.introspect, NumPy >= 2; False
+    before). log1p and expm1 are, on x86-64 Linux with AVX-512 (NumPy links Intel's SVML);
+    elsewhere each costs 20-25 times an exp, and a new run learns with fast-2 (m2.py)."""
+    try:
+        from numpy.lib.introspect import opt_func_info
+    except ImportError:
+        return False
+    found = opt_func_info(func_name='|'.join('^%s$' % name for name in names),
+                          signature='float32')
+    return all(not found.get(name, {}).get('ff', {}).get('current', 'baseline')
+               .startswith('baseline') for name in names)
+
+
+def softplus_log1p(x, bias=None, out=None, sigmoid=None):
+    """fast-3's softplus(x + bias) of a float32 array of rows, block by block: max(x, 0) +
+    log1p(exp(-|x|)) with NumPy's log1p (within 3 ulp of the exact value), six passes in
+    the cache where softplus_and_sigmoid makes fifteen. No sigmoid is kept: its gradient
+    comes from the output (softplus_gradient), unless ``sigmoid``, an array, asks for it
+    (-expm1(-y), as there). ``out``: where y goes (x itself: in place)."""
+    rows = _as_rows(x)
+    y = np.empty_like(x) if out is None else out
+    y_rows = y.reshape(rows.shape)
+    s_rows = None if sigmoid is None else sigmoid.reshape(rows.shape)
+    e = np.empty((min(len(rows), max(1, BLOCK // rows.shape[1])), rows.shape[1]), x.dtype)
+    for block in _row_blocks(rows):
+        xs, ys = rows[block], y_rows[block]
+        es = e[:len(xs)]
+        if bias is not None:
+            np.add(xs, bias, out=ys)
+            xs = ys
+        np.absolute(xs, out=es)
+        np.negative(es, out=es)
+        np.exp(es, out=es)  # exp(-|x|), in [0, 1]
+        np.log1p(es, out=es)
+        np.fmax(xs, 0, out=ys)
+        ys += es
+        if s_rows is not None:
+            _sigmoid_of_softplus(ys, out=s_rows[block])
+    return y
+
+
+def _sigmoid_of_softplus(y, out):
+    """sigmoid(x) of y = softplus(x): 1 - exp(-y), as -expm1(-y) (no cancellation where
+    sigmoid(x) is small, y too: within 5 ulp of the exact sigmoid, 2 of them the output's)."""
+    np.negative(y, out=out)
+    np.expm1(out, out=out)
+    np.negative(out, out=out)
+    return out
+
+
+def softplus_gradient(y, gy, out=None):
+    """fast-3's gradient of softplus from its output y: gy * sigmoid(x), the sigmoid as
+    _sigmoid_of_softplus, block by block of rows (nothing kept from the forward)."""
+    g = np.empty_like(gy) if out is None else out
+    y_rows, gy_rows, g_rows = _as_rows(y), _as_rows(gy), _as_rows(g)
+    for block in _row_blocks(y_rows):
+        gs = _sigmoid_of_softplus(y_rows[block], out=g_rows[block])
+        gs *= gy_rows[block]
+    return g
 
 
 def box_muller(generator, shape, dtype=np.float32):
@@ -280,7 +353,38 @@ def _variables(*arrays):
                  for a in arrays)
 
 
-class LinearSoftplus(chainer.function_node.FunctionNode):
+class SoftplusNode(chainer.function_node.FunctionNode):
+    """A node whose output is a softplus, and the softplus's gradient: fast-1's and
+    fast-2's from the sigmoid their forward keeps (softplus_and_sigmoid), fast-3's
+    (``log1p``) from the output (softplus_log1p, softplus_gradient)."""
+
+    sigmoid = None
+
+    def __init__(self, log1p=False):
+        self.log1p = log1p
+
+    def start(self, y):
+        """Before the softplus of the output ``y``'s rows: fast-1's and fast-2's sigmoid is
+        kept beside it, fast-3 keeps the output."""
+        if self.log1p:
+            self.retain_outputs((0,))
+        else:
+            self.sigmoid = np.empty_like(y)
+
+    def softplus(self, x, bias=None, out=None, rows=slice(None)):
+        """softplus(x + bias) into ``out``, the output's ``rows`` (start first)."""
+        if self.log1p:
+            return softplus_log1p(x, bias, out)
+        return softplus_and_sigmoid(x, bias, out, self.sigmoid[rows])[0]
+
+    def gradient(self, gy, rows=slice(None), out=None):
+        """gy's ``rows`` times the softplus's gradient there."""
+        if self.log1p:
+            return softplus_gradient(self.get_retained_outputs()[0].array[rows], gy[rows], out)
+        return np.multiply(gy[rows], self.sigmoid[rows], out=out)
+
+
+class LinearSoftplus(SoftplusNode):
     """softplus(x W^T + b): F.linear and softplus in one node, the bias added inside the
     softplus's blocks."""
 
@@ -288,49 +392,50 @@ class LinearSoftplus(chainer.function_node.FunctionNode):
         x, W, b = inputs
         self.retain_inputs((0, 1))
         y = x.dot(W.T)
-        _, self.sigmoid = softplus_and_sigmoid(y, b, out=y)
-        return y,
+        self.start(y)
+        return self.softplus(y, b, out=y),
 
     def backward(self, indexes, grad_outputs):
         x, W = (v.array for v in self.get_retained_inputs())
-        g = grad_outputs[0].array * self.sigmoid
+        g = self.gradient(grad_outputs[0].array)
         g_x = g.dot(W) if 0 in indexes else None
         return _variables(g_x, g.T.dot(x), g.sum(axis=0))
 
 
-def linear_softplus(x, link):
+def linear_softplus(x, link, log1p=False):
     """softplus(link(x)) of a chainer Linear ``link``, in one node."""
-    return LinearSoftplus().apply((x, link.W, link.b))[0]
+    return LinearSoftplus(log1p).apply((x, link.W, link.b))[0]
 
 
-def softplus_by_label(out, table, labels, x=None):
-    """softplus_and_sigmoid of the rows of M2.terms, each with its label's row of ``table``
-    (labels, H) added, into ``out``: the first len(``labels``) rows with their own labels,
-    then the unlabelled images' rows with each label in turn (label-major). The rows are
-    ``out``'s own (in place), or ``x``'s of each image (the labelled, then the unlabelled
-    ones, the same for every label). Label by label, the row added inside the softplus's
-    blocks, not in a pass of its own over all rows. Returns the sigmoid."""
+def softplus_by_label(node, out, table, labels, x=None):
+    """The softplus (``node``'s: a SoftplusNode) of the rows of M2.terms, each with its
+    label's row of ``table`` (labels, H) added, into ``out``: the first len(``labels``) rows
+    with their own labels, then the unlabelled images' rows with each label in turn
+    (label-major). The rows are ``out``'s own (in place), or ``x``'s of each image (the
+    labelled, then the unlabelled ones, the same for every label). Label by label, the row
+    added inside the softplus's blocks, not in a pass of its own over all rows."""
     n_l, n_y = len(labels), len(table)
-    sigmoid = np.empty_like(out)
+    node.start(out)
     np.add(out[:n_l] if x is None else x[:n_l], table[labels], out=out[:n_l])
-    softplus_and_sigmoid(out[:n_l], out=out[:n_l], sigmoid=sigmoid[:n_l])
+    node.softplus(out[:n_l], out=out[:n_l], rows=slice(0, n_l))
     n_u = (len(out) - n_l) // n_y
     for label in range(n_y):
         rows = slice(n_l + label * n_u, n_l + (label + 1) * n_u)
-        softplus_and_sigmoid(out[rows] if x is None else x[n_l:], table[label],
-                             out=out[rows], sigmoid=sigmoid[rows])
-    return sigmoid
+        node.softplus(out[rows] if x is None else x[n_l:], table[label], out=out[rows],
+                      rows=rows)
+    return out
 
 
-class LabelledLinearSoftplus(chainer.function_node.FunctionNode):
+class LabelledLinearSoftplus(SoftplusNode):
     """p(x|y,z)'s first layer: softplus(W (z, y) + b) of each row's z and one-hot label y,
     the rows of M2.terms (the first ``labels`` rows with their own labels, then the
     unlabelled ones with each of the ``n_y`` labels, label-major): W's label columns (with
     b) added to a label's rows as one row, not multiplied by one-hot labels. Their gradient:
-    each label's rows summed (``sums_by_label``, fast-2), or fast-1's product of the rows
-    with one-hot labels (its bits)."""
+    each label's rows summed (``sums_by_label``, fast-2 on; fast-3 sums b's from those sums,
+    not from the rows), or fast-1's product of the rows with one-hot labels (its bits)."""
 
-    def __init__(self, labels, n_y, sums_by_label):
+    def __init__(self, labels, n_y, sums_by_label, log1p=False):
+        super(LabelledLinearSoftplus, self).__init__(log1p)
         self.labels, self.n_y, self.sums_by_label = labels, n_y, sums_by_label
 
     def forward_cpu(self, inputs):
@@ -339,47 +444,49 @@ class LabelledLinearSoftplus(chainer.function_node.FunctionNode):
         n_z = z.shape[1]
         y = z.dot(W[:, :n_z].T)
         table = W[:, n_z:].T + b  # a label's row: its column of W and the bias
-        self.sigmoid = softplus_by_label(y, table, self.labels)
-        return y,
+        return softplus_by_label(self, y, table, self.labels),
 
     def backward(self, indexes, grad_outputs):
         z, W = (v.array for v in self.get_retained_inputs())
-        g = grad_outputs[0].array * self.sigmoid
+        g = self.gradient(grad_outputs[0].array)
         n_l, n_z, n_y = len(self.labels), z.shape[1], self.n_y
         if self.sums_by_label:
             g_table = g[n_l:].reshape(n_y, -1, g.shape[1]).sum(axis=1)
             np.add.at(g_table, self.labels, g[:n_l])
             g_labels = g_table.T
+            g_b = g_table.sum(axis=0) if self.log1p else g.sum(axis=0)  # fast-3: of the sums
         else:
             row_labels = np.concatenate((self.labels, np.repeat(np.arange(n_y),
                                                                 (len(z) - n_l) // n_y)))
             g_labels = g.T.dot(np.eye(n_y, dtype=g.dtype)[row_labels])
+            g_b = g.sum(axis=0)
         g_W = np.concatenate((g.T.dot(z), g_labels), axis=1)
-        return _variables(g.dot(W[:, :n_z]), g_W, g.sum(axis=0))
+        return _variables(g.dot(W[:, :n_z]), g_W, g_b)
 
 
-def labelled_linear_softplus(z, labels, n_y, link, sums_by_label):
+def labelled_linear_softplus(z, labels, n_y, link, sums_by_label, log1p=False):
     """softplus(link((z, one-hot label))) of each row of M2.terms (the first ``labels``
     rows' own labels, then each of the ``n_y`` labels, label-major) of a chainer Linear
     ``link``, in one node."""
-    return LabelledLinearSoftplus(labels, n_y, sums_by_label).apply((z, link.W, link.b))[0]
+    return LabelledLinearSoftplus(labels, n_y, sums_by_label, log1p).apply(
+        (z, link.W, link.b))[0]
 
 
-class LabelledSoftplus(chainer.function_node.FunctionNode):
+class LabelledSoftplus(SoftplusNode):
     """q(z|x,y)'s first layer, enumerating the labels: softplus(hx + W y) of each row, where
     hx (images, H) is its x part and W (H, labels) its y part, for the first ``labels`` rows'
     own labels and then for every unlabelled image with each label, label-major (the rows
     of M2.terms) -- without tiling hx or multiplying by one-hot labels."""
 
-    def __init__(self, labels, n_y):
+    def __init__(self, labels, n_y, log1p=False):
+        super(LabelledSoftplus, self).__init__(log1p)
         self.labels, self.n_y = labels, n_y
 
     def forward_cpu(self, inputs):
         hx, W = inputs
         n_l = len(self.labels)
         y = np.empty((n_l + self.n_y * (len(hx) - n_l), hx.shape[1]), hx.dtype)
-        self.sigmoid = softplus_by_label(y, W.T, self.labels, hx)
-        return y,
+        return softplus_by_label(self, y, W.T, self.labels, hx),
 
     def backward(self, indexes, grad_outputs):
         gy, n_l, n_y = grad_outputs[0].array, len(self.labels), self.n_y
@@ -388,17 +495,16 @@ class LabelledSoftplus(chainer.function_node.FunctionNode):
         g_WT = np.zeros((n_y, gy.shape[1]), gy.dtype)
         g = np.empty_like(g_hx[n_l:])
         for label in range(n_y):  # a label's rows at a time, in the cache: no full-size g
-            rows = slice(n_l + label * n_u, n_l + (label + 1) * n_u)
-            np.multiply(gy[rows], self.sigmoid[rows], out=g)
+            self.gradient(gy, slice(n_l + label * n_u, n_l + (label + 1) * n_u), out=g)
             g_hx[n_l:] += g
             g.sum(axis=0, out=g_WT[label])
-        np.multiply(gy[:n_l], self.sigmoid[:n_l], out=g_hx[:n_l])
+        self.gradient(gy, slice(0, n_l), out=g_hx[:n_l])
         np.add.at(g_WT, self.labels, g_hx[:n_l])
         return _variables(g_hx, np.ascontiguousarray(g_WT.T))
 
 
-def labelled_softplus(hx, W, labels, n_y):
-    return LabelledSoftplus(labels, n_y).apply((hx, W))[0]
+def labelled_softplus(hx, W, labels, n_y, log1p=False):
+    return LabelledSoftplus(labels, n_y, log1p).apply((hx, W))[0]
 
 
 class LinearHeads(chainer.function_node.FunctionNode):
@@ -534,18 +640,19 @@ class BernoulliNLLRows(chainer.function_node.FunctionNode):
     of F.bernoulli_nll(x, logits, reduce='no') = softplus(logits) - x logits, block by
     block of rows (each block's targets gathered there, never a tiled copy of them)."""
 
-    def __init__(self, x, images):
-        self.x, self.images = x, images
+    def __init__(self, x, images, log1p=False):
+        self.x, self.images, self.log1p = x, images, log1p
 
     def forward_cpu(self, inputs):
         logits, = inputs
         nll = np.empty(len(logits), logits.dtype)
         self.gradient = np.empty_like(logits)  # of each entry: sigmoid(logits) - x
-        step = max(1, BLOCK // logits.shape[1])
-        for start in range(0, len(logits), step):
-            rows = slice(start, start + step)
+        for rows in _row_blocks(logits):
             x, ls, gradient = self.x[self.images[rows]], logits[rows], self.gradient[rows]
-            ys, _ = softplus_and_sigmoid(ls, sigmoid=gradient)
+            if self.log1p:  # fast-3
+                ys = softplus_log1p(ls, sigmoid=gradient)
+            else:
+                ys, _ = softplus_and_sigmoid(ls, sigmoid=gradient)
             gradient -= x
             x *= ls
             ys -= x
@@ -579,11 +686,11 @@ class GaussianNLLRows(chainer.function_node.FunctionNode):
                                           g * 0.5 * (1 - self.power)), axis=1))
 
 
-def nll_rows(x_l, x_u, n_y, params, gaussian_x):
+def nll_rows(x_l, x_u, n_y, params, gaussian_x, log1p=False):
     """-log p(x|y,z) of each row of M2.terms (the targets ``x_l``, then ``x_u`` with each of
-    the ``n_y`` labels): Bernoulli of the logits ``params``, or Gaussian of the mean and
-    log variance ``params`` (side by side)."""
+    the ``n_y`` labels): Bernoulli of the logits ``params`` (its softplus fast-3's with
+    ``log1p``), or Gaussian of the mean and log variance ``params`` (side by side)."""
     x, images = np.concatenate((x_l, x_u)), _images_of_rows(len(x_l), len(x_u), n_y)
     if gaussian_x:
         return GaussianNLLRows(x[images]).apply((params,))[0]
-    return BernoulliNLLRows(x, images).apply((params,))[0]
+    return BernoulliNLLRows(x, images, log1p).apply((params,))[0]

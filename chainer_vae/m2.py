@@ -25,7 +25,8 @@ cut once; m2_results names each departure.
 On a GPU (``--gpu N``, CuPy) CuPy draws the noise of z, and as it cannot export its
 generator, a resumed GPU run repeats the batches and the pixels but not that noise (as
 train_vae.py). ``--kernels`` (chainer_vae/m2_net.py): a new run on the CPU learns with
-fast-2, on a GPU with chainer-1; a resumed run keeps its own unless --kernels is given.
+fast-3 where NumPy vectorises float32 log1p and expm1 (AVX-512 on Linux), else fast-2; on
+a GPU with chainer-1; a resumed run keeps its own unless --kernels is given.
 """
 import argparse
 import os
@@ -33,8 +34,8 @@ import os
 
 import chainer
 
-from chainer_vae import (checkpoint, cli, config, data, files, m2_data, m2_net, m2_train, paper,
-                         progress, spine)
+from chainer_vae import (checkpoint, cli, config, cpu_kernels, data, files, m2_data, m2_net,
+                         m2_train, paper, progress, spine)
 
 PROG = 'm2'
 COMMAND = 'python -m chainer_vae.m2'
@@ -79,8 +80,10 @@ def make_parser():
                    help='draw the images into the batches anew every epoch (Kingma\'s code '
                         'cuts them once)')
     p.add_argument('--kernels', choices=config.KERNELS,
-                   help='the arithmetic M2 learns with: fast-2, NumPy\'s fused kernels and a '
-                        'PCG64 generator\'s normals by Box-Muller (a new CPU run\'s default); '
+                   help='the arithmetic M2 learns with: fast-3, fast-2 with softplus by '
+                        'NumPy\'s log1p and expm1 (a new CPU run\'s where NumPy vectorises '
+                        'them: AVX-512 on Linux); fast-2, NumPy\'s fused kernels and a PCG64 '
+                        'generator\'s normals by Box-Muller (a new CPU run\'s elsewhere); '
                         'fast-1, the fused kernels of before fast-2 (runs made then); chainer-1, '
                         'chainer\'s functions and NumPy\'s legacy generator (a GPU run\'s, and '
                         'runs made before the flag); with --resume-from: from the next epoch on '
@@ -184,12 +187,21 @@ def check_same_data(out, run, before):
                                                         run['derived'][name]))
 
 
+def new_run_kernels(gpu):
+    """A new run's kernels: on a GPU chainer-1; on the CPU fast-3, whose softplus takes
+    NumPy's log1p and expm1, where NumPy computes them with SIMD, else fast-2 (where they
+    are scalar loops, fast-3 is slower than fast-2)."""
+    if gpu >= 0:
+        return 'chainer-1'
+    return 'fast-3' if cpu_kernels.vectorised('log1p', 'expm1') else 'fast-2'
+
+
 def choose_kernels(args, given, before):
-    """args.kernels and args.kernels_from_epoch: a new run's --kernels (fast-2 on the CPU,
-    chainer-1 on a GPU), from epoch 1; a resumed run's recorded ones, or --kernels given
-    from the epoch after its checkpoint's. CheckpointError (one line) for fused ones on a GPU."""
+    """args.kernels and args.kernels_from_epoch: a new run's --kernels (new_run_kernels),
+    from epoch 1; a resumed run's recorded ones, or --kernels given from the epoch after its
+    checkpoint's. CheckpointError (one line) for fused ones on a GPU."""
     if before is None:
-        args.kernels = args.kernels or ('fast-2' if args.gpu < 0 else 'chainer-1')
+        args.kernels = args.kernels or new_run_kernels(args.gpu)
         args.kernels_from_epoch = 1
     elif 'kernels' in given and args.kernels != before['flags']['kernels']:
         args.kernels_from_epoch = checkpoint.resume_point(args.out) + 1

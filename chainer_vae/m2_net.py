@@ -22,7 +22,7 @@ p(x|y,z); M1+M2, on the codes of M1, a Gaussian one with a learnt mean and log v
 for each dimension.
 
 One z is drawn for each of the 10 labels of an image in one pass, as Kingma's code does.
-The arithmetic is one of three sets of kernels (``kernels``, config.KERNELS; a run's
+The arithmetic is one of four sets of kernels (``kernels``, config.KERNELS; a run's
 config.json records its own, and from which epoch):
 
 - chainer-1: chainer's functions, softplus with a faster forward within 5 ulp of the
@@ -34,10 +34,15 @@ config.json records its own, and from which epoch):
   from one pass, z with its KL, -log p(x|y,z) by rows), each within a few ulp of chainer's
   functions; z's noise float32 normals (ziggurat) of the model's own PCG64 ``generator``
   (saved in the checkpoint).
-- fast-2 (CPU, a new run's): fast-1 with z's noise from the same generator by the
-  Box-Muller transform of its float32 uniforms (cpu_kernels.box_muller, twice as fast),
-  the objective in one node (cpu_kernels.M2Objective) and p(x|y,z)'s label columns'
-  gradient as sums by label, within a few ulp of chainer's functions too.
+- fast-2 (CPU): fast-1 with z's noise from the same generator by the Box-Muller
+  transform of its float32 uniforms (cpu_kernels.box_muller, twice as fast), the
+  objective in one node (cpu_kernels.M2Objective) and p(x|y,z)'s label columns' gradient
+  as sums by label, within a few ulp of chainer's functions too. A new run's where NumPy's
+  float32 log1p and expm1 are scalar loops (m2.new_run_kernels).
+- fast-3 (CPU, a new run's where NumPy vectorises them): fast-2 with the softplus by
+  NumPy's log1p (six passes a block where fast-2 makes fifteen), its gradient from its
+  output, sigmoid = -expm1(-y) (no sigmoid kept: cpu_kernels.softplus_log1p,
+  softplus_gradient), and p(x|y,z)'s first bias's gradient from the sums by label.
 """
 import math
 
@@ -64,7 +69,7 @@ class M2(chainer.Chain):
                  init=paper.KINGMA['init'], kernels=config.KERNELS[0], noise_seed=0):
         super(M2, self).__init__()
         self.n_y, self.gaussian_x, self.kernels = n_y, gaussian_x, kernels
-        # fast-1, fast-2: the noise of z from this PCG64 generator (saved in checkpoint.npz)
+        # fast-1 on: the noise of z from this PCG64 generator (saved in checkpoint.npz)
         self.generator = None if kernels == 'chainer-1' else np.random.default_rng(noise_seed)
         w = initializers.Normal(paper.INIT_SD) if init == 'kingma' else None  # None: chainer's
         with self.init_scope():
@@ -83,10 +88,15 @@ class M2(chainer.Chain):
             if gaussian_x:
                 self.px_ln_var = L.Linear(n_h, n_x, initialW=w)
 
+    def since(self, kernels):
+        """Whether this model's kernels are ``kernels`` or a later set (config.KERNELS)."""
+        return config.KERNELS.index(self.kernels) >= config.KERNELS.index(kernels)
+
     def classify(self, x):
         """The logits of q(y|x)."""
         if self.generator:
-            return self.qy_logits(cpu_kernels.linear_softplus(x, self.qy_h))
+            return self.qy_logits(cpu_kernels.linear_softplus(x, self.qy_h,
+                                                              self.since('fast-3')))
         return self.qy_logits(cpu_kernels.softplus(self.qy_h(x)))
 
     def neg_elbo(self, x, hx, y):
@@ -109,21 +119,22 @@ class M2(chainer.Chain):
         the labels enumerated inside q(z|x,y)'s first layer, z's noise from ``generator``,
         each pair of heads (mu and ln var) in one product, z and the KL in one node,
         -log p(x|y,z) of each row in one."""
+        log1p = self.since('fast-3')
         h = cpu_kernels.labelled_softplus(self.qz_x(x), self.qz_y.W, labels[:len(x_l)],
-                                          self.n_y)
+                                          self.n_y, log1p)
         stats = cpu_kernels.linear_heads(h, self.qz_mu, self.qz_ln_var)  # mu, ln var
         eps = self.noise((len(labels), self.qz_mu.W.shape[0]), stats.dtype)
         z, kl = cpu_kernels.gaussian_sample_kl(stats, eps)
         h = cpu_kernels.labelled_linear_softplus(z, labels[:len(x_l)], self.n_y, self.px_h,
-                                                 sums_by_label=self.kernels == 'fast-2')
+                                                 self.since('fast-2'), log1p)
         heads = (self.px_mu, self.px_ln_var) if self.gaussian_x else (self.px_mu,)
         rec = cpu_kernels.nll_rows(x_l, x_u, self.n_y, cpu_kernels.linear_heads(h, *heads),
-                                   self.gaussian_x)
+                                   self.gaussian_x, log1p)
         return rec + kl + math.log(self.n_y)
 
     def noise(self, shape, dtype=np.float32):
         """The fused kernels' noise of z: normals of ``generator`` in ``dtype``, fast-1's
-        by its ziggurat, fast-2's by Box-Muller."""
+        by its ziggurat, fast-2's and fast-3's by Box-Muller."""
         if self.kernels == 'fast-1':
             return self.generator.standard_normal(shape, dtype=dtype)
         return cpu_kernels.box_muller(self.generator, shape, dtype)
@@ -157,9 +168,9 @@ class M2(chainer.Chain):
     def loss(self, x_l, y_l, x_u, beta):
         """The step's objective: the mean over its images of the labelled images'
         -L(x,y) - beta log q(y|x) and the unlabelled ones' -U(x); its terms (their sums)
-        are kept in ``self.sums`` for the log. fast-2 takes it from the rows in one node
+        are kept in ``self.sums`` for the log. fast-2 and fast-3 take it from the rows in one node
         (cpu_kernels.M2Objective), the others with chainer's functions."""
-        if self.kernels == 'fast-2':
+        if self.since('fast-2'):
             outputs = cpu_kernels.m2_objective(*self.rows(x_l, y_l, x_u), y_l, self.n_y, beta)
             self.total, self.sums = outputs[0], outputs[1:]
             return self.total

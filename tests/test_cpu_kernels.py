@@ -1,7 +1,10 @@
 """chainer_vae/cpu_kernels.py changes the speed, never the numbers: bitwise against chainer
-(M2's softplus alone: within 5 ulp of the exact value; M2's fused kernels of fast-1 and
-fast-2: within the ulps stated of the exact value and of chainer's functions, and chainer's
-gradient_check; fast-2's normals: Box-Muller's within 8 ulp, and normal)."""
+(M2's softplus alone: within 5 ulp of the exact value; M2's fused kernels of fast-1,
+fast-2 and fast-3: within the ulps stated of the exact value and of chainer's functions, and
+chainer's gradient_check; fast-2's normals: Box-Muller's within 8 ulp, and normal)."""
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -15,7 +18,7 @@ from chainer.functions.loss.vae import gaussian_kl_divergence
 
 from chainer_vae import cpu_kernels, m2_net, net
 
-from helpers import run_cli
+from helpers import REPO, run_cli
 from test_checkpoint import arrays, log_rows, run_args
 
 
@@ -193,7 +196,7 @@ def test_m2_softplus_is_within_5_ulp_of_the_exact_with_chainers_gradient(fast):
     np.testing.assert_array_equal(*grads)
 
 
-# ---- M2's fused kernels (fast-1, fast-2) -------------------------------------------------
+# ---- M2's fused kernels (fast-1, fast-2, fast-3) -----------------------------------------
 
 def ulps(ours, exact):
     """|ours - exact| in units of the last place of exact rounded to float32."""
@@ -220,6 +223,65 @@ def test_fused_softplus_and_sigmoid_are_within_5_and_4_ulp_of_the_exact():
     np.testing.assert_array_equal(y[np.isinf(x)], [np.inf if v > 0 else 0 for v in x[np.isinf(x)]])
 
 
+def test_fast_3s_softplus_and_its_gradient_from_the_output_are_within_3_and_5_ulp():
+    """fast-3's softplus by log1p, and its gradient taken from the output, -expm1(-y), with
+    and without a bias, in the blocks of the nodes (softplus_gradient) or beside the output
+    (BernoulliNLLRows'): near the exact values wherever they are normal float32, nan and inf
+    as chainer's."""
+    x = special_values((100, 500))
+    x.flat[10:40010] = np.linspace(-100, 30, 40000)
+    bias = np.linspace(-1, 1, 500, dtype=np.float32)
+    y = cpu_kernels.softplus_log1p(x)
+    sigmoid = np.empty_like(x)
+    assert cpu_kernels.softplus_log1p(x - bias, bias, sigmoid=sigmoid) is not x
+    gy = np.random.RandomState(3).standard_normal(x.shape).astype(np.float32)
+    g = cpu_kernels.softplus_gradient(y, gy)
+    assert y.dtype == sigmoid.dtype == g.dtype == np.float32
+    with np.errstate(invalid='ignore', over='ignore'):
+        x64 = x.astype(np.float64)
+        exact, slope = np.logaddexp(0, x64), 1 / (1 + np.exp(-x64))
+        for ours, value, most in ((y, exact, 3), (g, gy * slope, 5.5)):
+            normal = np.isfinite(value) & (np.abs(value) >= np.finfo(np.float32).tiny)
+            assert ulps(ours[normal], value[normal]).max() <= most
+            np.testing.assert_array_equal(np.isnan(ours), np.isnan(x))
+        with_bias = cpu_kernels.softplus_log1p(x - bias, bias)
+        exact = 1 / (1 + np.exp(-((x - bias) + bias).astype(np.float64)))
+        normal = np.isfinite(exact) & (exact >= np.finfo(np.float32).tiny)
+        assert ulps(sigmoid[normal], exact[normal]).max() <= 5
+    np.testing.assert_array_equal(with_bias, cpu_kernels.softplus_log1p((x - bias) + bias))
+    np.testing.assert_array_equal(y[np.isinf(x)], [np.inf if v > 0 else 0 for v in x[np.isinf(x)]])
+    np.testing.assert_array_equal(g[np.isinf(x)], gy[np.isinf(x)] * (x[np.isinf(x)] > 0))
+
+
+def test_fast_3_is_for_where_numpy_vectorises_log1p_and_expm1():
+    """cpu_kernels.vectorised reads NumPy's dispatch: with NumPy's AVX-512 loops switched off
+    (NPY_DISABLE_CPU_FEATURES) log1p and expm1 are its scalar baseline loops and a new M2
+    run's kernels are fast-2; where they are on, fast-3."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+        from numpy.lib.introspect import opt_func_info  # noqa: F401  (NumPy >= 2)
+    except ImportError:
+        assert not cpu_kernels.vectorised('log1p')
+        pytest.skip('NumPy 1: its dispatch is not read; a new run learns with fast-2')
+    avx512 = [name for name, on in __cpu_features__.items()
+              if on and (name.startswith('AVX512_') or name == 'X86_V4')]
+    code = ('from chainer_vae import cpu_kernels, m2; '
+            'print(cpu_kernels.vectorised("log1p", "expm1"), cpu_kernels.vectorised("exp"), '
+            'm2.new_run_kernels(-1), m2.new_run_kernels(0))')
+    runs = {}
+    for off in ([], avx512):
+        env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=' '.join(off))
+        result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                                cwd=REPO, env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        runs[bool(off)] = result.stdout.split()
+    here = cpu_kernels.vectorised('log1p', 'expm1')
+    assert runs[False] == [str(here), 'True', 'fast-3' if here else 'fast-2', 'chainer-1']
+    if not avx512:
+        pytest.skip('no AVX-512 here: NumPy\'s log1p and expm1 are scalar loops already')
+    assert runs[True] == ['False', 'True', 'fast-2', 'chainer-1']
+
+
 def tiny_rows(rng, n_l=3, n_u=4, n_y=10, width=6):
     """Inputs of the fused kernels: labels, and arrays of the rows of M2.terms."""
     labels = rng.randint(0, n_y, n_l).astype(np.int32)
@@ -233,19 +295,23 @@ def labelled_softplus_by_chainer(hx, W, labels, n_y):
     return F.softplus(rows + F.linear(m2_net.one_hot(every, n_y, hx.dtype), W))
 
 
-def test_labelled_softplus_is_chainers_tile_concat_linear_and_softplus():
+LOG1P = pytest.mark.parametrize('log1p', [False, True], ids=['fast-1,2', 'fast-3'])
+
+
+@LOG1P
+def test_labelled_softplus_is_chainers_tile_concat_linear_and_softplus(log1p):
     """q(z|x,y)'s first layer over the enumerated labels: within 8 ulp of chainer's tile,
     concat, one-hot product and softplus (5 ulp of the softplus, 3 of chainer's); the
     gradients pass chainer's gradient_check."""
     rng = np.random.RandomState(0)
     labels, rows, images = tiny_rows(rng)
     hx, W = (rng.standard_normal(s).astype(np.float32) * 4 for s in ((images, 6), (6, 10)))
-    ours = cpu_kernels.labelled_softplus(hx, W, labels, 10).array
+    ours = cpu_kernels.labelled_softplus(hx, W, labels, 10, log1p).array
     theirs = labelled_softplus_by_chainer(hx, W, labels, 10).array
     assert ulps(ours, theirs).max() <= 8
     hx, W = hx.astype(np.float64), W.astype(np.float64)
     gradient_check.check_backward(
-        lambda hx, W: cpu_kernels.labelled_softplus(hx, W, labels, 10), (hx, W),
+        lambda hx, W: cpu_kernels.labelled_softplus(hx, W, labels, 10, log1p), (hx, W),
         rng.standard_normal((rows, 6)), dtype=np.float64)
 
 
@@ -265,8 +331,9 @@ def test_gaussian_sample_and_kl_are_chainers():
         dtype=np.float64)
 
 
-@pytest.mark.parametrize('gaussian_x', [False, True], ids=['Bernoulli', 'Gaussian'])
-def test_nll_rows_are_chainers_row_sums(gaussian_x):
+@pytest.mark.parametrize('gaussian_x, log1p', [(False, False), (False, True), (True, False)],
+                         ids=['Bernoulli', 'Bernoulli-fast-3', 'Gaussian'])
+def test_nll_rows_are_chainers_row_sums(gaussian_x, log1p):
     """-log p(x|y,z) of each row with its target tiled as M2.terms does: the row sums of
     F.gaussian_nll / F.bernoulli_nll within 4 ulp a term of a row's sum of absolute terms
     (other rounding order inside a row); gradient_check."""
@@ -279,14 +346,14 @@ def test_nll_rows_are_chainers_row_sums(gaussian_x):
               for _ in range(1 + gaussian_x)]
     targets = np.concatenate((x[:n_l], np.tile(x[n_l:], (10, 1))))
     side_by_side = np.concatenate(params, axis=1)
-    ours = cpu_kernels.nll_rows(x[:n_l], x[n_l:], 10, side_by_side, gaussian_x).array
+    ours = cpu_kernels.nll_rows(x[:n_l], x[n_l:], 10, side_by_side, gaussian_x, log1p).array
     terms = (F.gaussian_nll(targets, *params, reduce='no') if gaussian_x
              else F.bernoulli_nll(targets, *params, reduce='no')).array
     scale = np.abs(terms).sum(axis=1)
     assert (np.abs(ours - terms.sum(axis=1)) / np.spacing(scale)).max() <= 4 * width
     x64 = x.astype(np.float64)
     gradient_check.check_backward(
-        lambda p: cpu_kernels.nll_rows(x64[:n_l], x64[n_l:], 10, p, gaussian_x),
+        lambda p: cpu_kernels.nll_rows(x64[:n_l], x64[n_l:], 10, p, gaussian_x, log1p),
         side_by_side.astype(np.float64), rng.standard_normal(rows), dtype=np.float64)
 
 
@@ -309,35 +376,39 @@ def test_linear_heads_are_chainers_linear_side_by_side():
         dtype=np.float64)
 
 
-def test_linear_softplus_is_chainers_linear_and_softplus():
+@LOG1P
+def test_linear_softplus_is_chainers_linear_and_softplus(log1p):
     """softplus(x W^T + b) in one node: within 8 ulp of chainer's F.linear and softplus
     (5 ulp of the softplus, 3 of chainer's); gradient_check."""
     rng = np.random.RandomState(3)
     x, W, b = (rng.standard_normal(s).astype(np.float32) * 2 for s in ((40, 7), (9, 7), (9,)))
     link = chainer.links.Linear(7, 9)
     link.W.array[...], link.b.array[...] = W, b
-    ours = cpu_kernels.linear_softplus(x, link).array
+    ours = cpu_kernels.linear_softplus(x, link, log1p).array
     assert ulps(ours, F.softplus(F.linear(x, W, b)).array).max() <= 8
     gradient_check.check_backward(
-        lambda x, W, b: cpu_kernels.LinearSoftplus().apply((x, W, b))[0],
+        lambda x, W, b: cpu_kernels.LinearSoftplus(log1p).apply((x, W, b))[0],
         [a.astype(np.float64) for a in (x, W, b)], rng.standard_normal((40, 9)),
         dtype=np.float64)
 
 
-@pytest.mark.parametrize('sums_by_label', [False, True], ids=['fast-1', 'fast-2'])
-def test_labelled_linear_softplus_is_chainers_concat_linear_and_softplus(sums_by_label):
+@pytest.mark.parametrize('sums_by_label, log1p', [(False, False), (True, False), (True, True)],
+                         ids=['fast-1', 'fast-2', 'fast-3'])
+def test_labelled_linear_softplus_is_chainers_concat_linear_and_softplus(sums_by_label, log1p):
     """p(x|y,z)'s first layer with the labels' columns as a table, on M2.terms' rows (4
     labelled, then 4 unlabelled with each label): chainer's F.concat((z, one-hot y)),
     F.linear and softplus within 8 ulp, and the softplus's slope times 3 ulp of the sum of
     the absolute terms of each input (another order of the sum); gradient_check, the label
-    columns' gradient by sums of rows (fast-2) or a product with one-hot labels (fast-1)."""
+    columns' gradient by sums of rows (fast-2, fast-3: the bias's too) or a product with
+    one-hot labels (fast-1)."""
     rng = np.random.RandomState(5)
     labelled = rng.randint(0, 10, 4)
     labels = np.concatenate((labelled, np.repeat(np.arange(10), 4)))
     z, W, b = (rng.standard_normal(s).astype(np.float32) * 2 for s in ((44, 4), (9, 14), (9,)))
     link = chainer.links.Linear(14, 9)
     link.W.array[...], link.b.array[...] = W, b
-    ours = cpu_kernels.labelled_linear_softplus(z, labelled, 10, link, sums_by_label).array
+    ours = cpu_kernels.labelled_linear_softplus(z, labelled, 10, link, sums_by_label,
+                                                log1p).array
     zy = F.concat((z, m2_net.one_hot(labels, 10))).array
     theirs = F.softplus(F.linear(zy, W, b)).array
     terms = np.abs(zy).dot(np.abs(W).T) + np.abs(b)
@@ -345,7 +416,7 @@ def test_labelled_linear_softplus_is_chainers_concat_linear_and_softplus(sums_by
     assert (np.abs(ours - theirs) <= 8 * np.spacing(theirs) + 3 * slope * np.spacing(terms)).all()
     gradient_check.check_backward(
         lambda z, W, b: cpu_kernels.LabelledLinearSoftplus(
-            labelled, 10, sums_by_label).apply((z, W, b))[0],
+            labelled, 10, sums_by_label, log1p).apply((z, W, b))[0],
         [a.astype(np.float64) for a in (z, W, b)], rng.standard_normal((44, 9)),
         dtype=np.float64)
 

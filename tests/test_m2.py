@@ -199,7 +199,7 @@ def test_gradient_check_on_a_tiny_m2(gaussian_x):
                                   eps=1e-5, atol=1e-6, rtol=1e-5, dtype=np.float64)
 
 
-@pytest.mark.parametrize('kernels', ['fast-1', 'fast-2'])
+@pytest.mark.parametrize('kernels', ['fast-1', 'fast-2', 'fast-3'])
 @pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
 def test_gradient_check_on_a_tiny_m2_with_the_fast_kernels(gaussian_x, kernels):
     """The fused kernels' gradient of every weight (the images need none: their -log
@@ -217,7 +217,7 @@ def test_gradient_check_on_a_tiny_m2_with_the_fast_kernels(gaussian_x, kernels):
 
 @pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
 def test_the_fast_kernels_give_chainers_loss_and_gradients(gaussian_x):
-    """fast-1, fast-2 and chainer-1 on the same weights and noise: the loss, its terms and
+    """fast-1, fast-2, fast-3 and chainer-1 on the same weights and noise: the loss, its terms and
     every weight's gradient agree to float32's rounding (not bitwise: other operations)."""
     x_l, y_l, x_u = batch()
     results, drawn = [], []
@@ -231,7 +231,7 @@ def test_the_fast_kernels_give_chainers_loss_and_gradients(gaussian_x):
         results.append(([float(loss.array)] + [float(t.array) for t in model.sums],
                         {name: p.grad for name, p in model.namedparams()}))
     (chainers, chainer_grads), *fused = results
-    assert len(fused) == 2
+    assert len(fused) == 3
     for fast, fast_grads in fused:
         np.testing.assert_allclose(fast, chainers, rtol=2e-6)
         for name, grad in chainer_grads.items():
@@ -411,13 +411,14 @@ def test_a_reshuffled_run_goes_on_after_a_stop_as_if_never_stopped(tmp_path, uni
 
 
 def test_a_run_records_its_kernels_and_a_resume_keeps_or_switches_them(tmp_path, uninterrupted):
-    """A new run learns with fast-2 from epoch 1, its PCG64 state in the checkpoint. A
+    """A new run learns with its CPU's (m2.new_run_kernels: fast-3 where NumPy vectorises
+    log1p and expm1, else fast-2) from epoch 1, its PCG64 state in the checkpoint. A
     chainer-1 run given --kernels fast-2 at a resume learns with them from its next epoch
     and records it; a resume without the flag keeps them; stopped and resumed again, it
     equals the same switched run never stopped, bitwise (one BLAS thread)."""
     from test_spine import m2_one_blas_thread  # (test_spine imports this module)
     flags = json.loads((uninterrupted / 'config.json').read_text())['flags']
-    assert (flags['kernels'], flags['kernels_from_epoch']) == ('fast-2', 1)
+    assert (flags['kernels'], flags['kernels_from_epoch']) == (m2.new_run_kernels(-1), 1)
     assert checkpoint.PCG64 in arrays(uninterrupted / 'checkpoint.npz')
     stopped, whole = tmp_path / 'stopped', tmp_path / 'whole'
     for out in (stopped, whole):

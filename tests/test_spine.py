@@ -17,7 +17,7 @@ from helpers import REPO, run_cli, run_module
 from test_m2 import TINY, assert_m2_error, log_rows
 
 RUNS_V1_0 = os.path.join(REPO, 'tests', 'data', 'runs_v1_0')  # tests/data/README.md
-RUNS_FAST_1 = os.path.join(REPO, 'tests', 'data', 'runs_fast_1')
+RUNS_FAST = os.path.join(REPO, 'tests', 'data', 'runs_%s')
 
 
 def m2_one_blas_thread(*args):
@@ -57,17 +57,19 @@ def test_runs_of_before_the_spine_go_on_bitwise(runs_v1_0):
     assert written['flags']['m1'] == str(runs_v1_0 / 'm1')  # where it goes on reading it
 
 
-def test_a_fast_1_run_of_before_fast_2_goes_on_bitwise(tmp_path):
-    """tests/data/runs_fast_1's M1+M2 run, learnt with --kernels fast-1 by the code of
-    before fast-2 and stopped at epoch 2, keeps fast-1 and reaches epoch 4 with the bits of
-    the same run never stopped under that code."""
+@pytest.mark.parametrize('kernels', ['fast-1', 'fast-2'])
+def test_a_fast_run_of_before_the_next_kernels_goes_on_bitwise(tmp_path, kernels):
+    """tests/data/runs_fast_1's and runs_fast_2's M1+M2 runs, learnt with --kernels fast-1
+    by the code of before fast-2 and with fast-2 by the code of before fast-3, stopped at
+    epoch 2, keep their kernels and reach epoch 4 with the bits of the same runs never
+    stopped under that code."""
     runs = tmp_path / 'runs'
-    shutil.copytree(RUNS_FAST_1, str(runs))
+    shutil.copytree(RUNS_FAST % kernels.replace('-', '_'), str(runs))
     expected = json.loads((runs / 'epoch4.json').read_text())['m1m2']
     result = m2_one_blas_thread('--resume-from', runs / 'm1m2', '--epoch', 4,
                                 '--m1', os.path.join(RUNS_V1_0, 'm1'))
     assert result.returncode == 0, result.stderr
-    assert json.loads((runs / 'm1m2' / 'config.json').read_text())['flags']['kernels'] == 'fast-1'
+    assert json.loads((runs / 'm1m2' / 'config.json').read_text())['flags']['kernels'] == kernels
     assert digests(runs / 'm1m2' / 'checkpoint.npz') == expected['checkpoint_sha256']
     assert log_rows(runs / 'm1m2') == expected['log_rows_but_wall_time']
 

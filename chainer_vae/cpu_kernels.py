@@ -34,7 +34,8 @@ benchmarks/bench_m2.py), which do not.
    weights' gradients and graph.dot are the same.
 5. ``softplus``: chainer's softplus for M2 (chainer_vae/m2_net.py), whose M1+M2 step spends
    about 40 % of its time in softplus over (5000, H) arrays, most of it in log1p: NumPy's
-   float32 log1p is not vectorised, its log is (2-5x faster here). Its CPU forward takes
+   float32 log1p is a scalar loop except on x86-64 Linux with AVX-512 (vectorised() below),
+   its log is vectorised (6 times as fast as that loop here). Its CPU forward takes
    log1p(e) as log(u) - ((u - 1) - e) / u with u = 1 + e rounded, the log of u less the
    rounding of 1 + e (exact in float32 for e in [0, 1]): within 5 ulp of the exact softplus
    (tests/test_cpu_kernels.py; chainer's: 3), other bits than chainer's; an M1+M2 step
@@ -267,8 +268,9 @@ def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
 def vectorised(*names):
     """Whether this NumPy computes each float32 ufunc of ``names`` with the CPU's SIMD
     instructions, not its scalar baseline loop (numpy.lib.introspect, NumPy >= 2; False
-    before). log1p and expm1 are, on x86-64 Linux with AVX-512 (NumPy links Intel's SVML);
-    elsewhere each costs 20-25 times an exp, and a new run learns with fast-2 (m2.py)."""
+    before, where NumPy cannot say). log1p and expm1 are, on x86-64 Linux with AVX-512
+    (NumPy links Intel's SVML; 1.26 too); elsewhere each is a scalar loop (forced here: 15-20
+    times an exp), and a new run learns with fast-2 (m2.py)."""
     try:
         from numpy.lib.introspect import opt_func_info
     except ImportError:

@@ -218,10 +218,20 @@ def softplus(x):
 # its temporaries in blocks of BLOCK elements that stay in the CPU's cache, its gradient
 # from what the forward kept (first order: chainer's gradient_check, tests/test_cpu_kernels.py).
 
+def _rows_a_block(rows):
+    """How many whole rows of a 2-d array make about BLOCK elements (in the CPU's cache)."""
+    return max(1, BLOCK // rows.shape[1])
+
+
 def _row_blocks(rows):
-    """Slices of whole rows of a 2-d array, about BLOCK elements each (in the CPU's cache)."""
-    step = max(1, BLOCK // rows.shape[1])
+    """Slices of whole rows of a 2-d array, _rows_a_block each."""
+    step = _rows_a_block(rows)
     return [slice(start, start + step) for start in range(0, len(rows), step)]
+
+
+def _block_array(rows):
+    """An empty array of the size of the largest of _row_blocks(rows), for temporaries."""
+    return np.empty((min(len(rows), _rows_a_block(rows)), rows.shape[1]), rows.dtype)
 
 
 def _as_rows(a):
@@ -238,8 +248,7 @@ def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
     y = np.empty_like(x) if out is None else out
     s = np.empty_like(x) if sigmoid is None else sigmoid
     y_rows, s_rows = y.reshape(rows.shape), s.reshape(rows.shape)
-    e, u, r = (np.empty((min(len(rows), max(1, BLOCK // rows.shape[1])), rows.shape[1]),
-                        x.dtype) for _ in range(3))
+    e, u, r = (_block_array(rows) for _ in range(3))
     for block in _row_blocks(rows):
         xs, ys, ss = rows[block], y_rows[block], s_rows[block]
         n = len(xs)
@@ -291,7 +300,7 @@ def softplus_log1p(x, bias=None, out=None, sigmoid=None):
     y = np.empty_like(x) if out is None else out
     y_rows = y.reshape(rows.shape)
     s_rows = None if sigmoid is None else sigmoid.reshape(rows.shape)
-    e = np.empty((min(len(rows), max(1, BLOCK // rows.shape[1])), rows.shape[1]), x.dtype)
+    e = _block_array(rows)
     for block in _row_blocks(rows):
         xs, ys = rows[block], y_rows[block]
         es = e[:len(xs)]

@@ -34,7 +34,8 @@ benchmarks/bench_m2.py), which do not.
    weights' gradients and graph.dot are the same.
 5. ``softplus``: chainer's softplus for M2 (chainer_vae/m2_net.py), whose M1+M2 step spends
    about 40 % of its time in softplus over (5000, H) arrays, most of it in log1p: NumPy's
-   float32 log1p is not vectorised, its log is (2-5x faster here). Its CPU forward takes
+   float32 log1p is a scalar loop except on x86-64 Linux with AVX-512 (vectorised() below),
+   its log is vectorised (6 times as fast as that loop here). Its CPU forward takes
    log1p(e) as log(u) - ((u - 1) - e) / u with u = 1 + e rounded, the log of u less the
    rounding of 1 + e (exact in float32 for e in [0, 1]): within 5 ulp of the exact softplus
    (tests/test_cpu_kernels.py; chainer's: 3), other bits than chainer's; an M1+M2 step
@@ -217,10 +218,20 @@ def softplus(x):
 # its temporaries in blocks of BLOCK elements that stay in the CPU's cache, its gradient
 # from what the forward kept (first order: chainer's gradient_check, tests/test_cpu_kernels.py).
 
+def _rows_a_block(rows):
+    """How many whole rows of a 2-d array make about BLOCK elements (in the CPU's cache)."""
+    return max(1, BLOCK // rows.shape[1])
+
+
 def _row_blocks(rows):
-    """Slices of whole rows of a 2-d array, about BLOCK elements each (in the CPU's cache)."""
-    step = max(1, BLOCK // rows.shape[1])
+    """Slices of whole rows of a 2-d array, _rows_a_block each."""
+    step = _rows_a_block(rows)
     return [slice(start, start + step) for start in range(0, len(rows), step)]
+
+
+def _block_array(rows):
+    """An empty array of the size of the largest of _row_blocks(rows), for temporaries."""
+    return np.empty((min(len(rows), _rows_a_block(rows)), rows.shape[1]), rows.dtype)
 
 
 def _as_rows(a):
@@ -237,8 +248,7 @@ def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
     y = np.empty_like(x) if out is None else out
     s = np.empty_like(x) if sigmoid is None else sigmoid
     y_rows, s_rows = y.reshape(rows.shape), s.reshape(rows.shape)
-    e, u, r = (np.empty((min(len(rows), max(1, BLOCK // rows.shape[1])), rows.shape[1]),
-                        x.dtype) for _ in range(3))
+    e, u, r = (_block_array(rows) for _ in range(3))
     for block in _row_blocks(rows):
         xs, ys, ss = rows[block], y_rows[block], s_rows[block]
         n = len(xs)
@@ -267,8 +277,9 @@ def softplus_and_sigmoid(x, bias=None, out=None, sigmoid=None):
 def vectorised(*names):
     """Whether this NumPy computes each float32 ufunc of ``names`` with the CPU's SIMD
     instructions, not its scalar baseline loop (numpy.lib.introspect, NumPy >= 2; False
-    before). log1p and expm1 are, on x86-64 Linux with AVX-512 (NumPy links Intel's SVML);
-    elsewhere each costs 20-25 times an exp, and a new run learns with fast-2 (m2.py)."""
+    before, where NumPy cannot say). log1p and expm1 are, on x86-64 Linux with AVX-512
+    (NumPy links Intel's SVML; 1.26 too); elsewhere each is a scalar loop (forced here: 15-20
+    times an exp), and a new run learns with fast-2 (m2.py)."""
     try:
         from numpy.lib.introspect import opt_func_info
     except ImportError:
@@ -289,7 +300,7 @@ def softplus_log1p(x, bias=None, out=None, sigmoid=None):
     y = np.empty_like(x) if out is None else out
     y_rows = y.reshape(rows.shape)
     s_rows = None if sigmoid is None else sigmoid.reshape(rows.shape)
-    e = np.empty((min(len(rows), max(1, BLOCK // rows.shape[1])), rows.shape[1]), x.dtype)
+    e = _block_array(rows)
     for block in _row_blocks(rows):
         xs, ys = rows[block], y_rows[block]
         es = e[:len(xs)]

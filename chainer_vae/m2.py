@@ -25,7 +25,7 @@ cut once; m2_results names each departure.
 On a GPU (``--gpu N``, CuPy) CuPy draws the noise of z, and as it cannot export its
 generator, a resumed GPU run repeats the batches and the pixels but not that noise (as
 train_vae.py). ``--kernels`` (chainer_vae/m2_net.py): a new run on the CPU learns with
-fast-3 where NumPy vectorises float32 log1p and expm1 (AVX-512 on Linux), else fast-2; on
+fast-3 where NumPy 2 vectorises float32 log1p and expm1 (AVX-512 on Linux), else fast-2; on
 a GPU with chainer-1; a resumed run keeps its own unless --kernels is given.
 """
 import argparse
@@ -81,7 +81,7 @@ def make_parser():
                         'cuts them once)')
     p.add_argument('--kernels', choices=config.KERNELS,
                    help='the arithmetic M2 learns with: fast-3, fast-2 with softplus by '
-                        'NumPy\'s log1p and expm1 (a new CPU run\'s where NumPy vectorises '
+                        'NumPy\'s log1p and expm1 (a new CPU run\'s where NumPy 2 vectorises '
                         'them: AVX-512 on Linux); fast-2, NumPy\'s fused kernels and a PCG64 '
                         'generator\'s normals by Box-Muller (a new CPU run\'s elsewhere); '
                         'fast-1, the fused kernels of before fast-2 (runs made then); chainer-1, '
@@ -189,8 +189,8 @@ def check_same_data(out, run, before):
 
 def new_run_kernels(gpu):
     """A new run's kernels: on a GPU chainer-1; on the CPU fast-3, whose softplus takes
-    NumPy's log1p and expm1, where NumPy computes them with SIMD, else fast-2 (where they
-    are scalar loops, fast-3 is slower than fast-2)."""
+    NumPy's log1p and expm1, where NumPy (2 or later: 1.26 cannot say) computes them with
+    SIMD, else fast-2 (where they are scalar loops, fast-3 is slower than fast-2)."""
     if gpu >= 0:
         return 'chainer-1'
     return 'fast-3' if cpu_kernels.vectorised('log1p', 'expm1') else 'fast-2'

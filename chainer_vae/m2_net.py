@@ -39,7 +39,7 @@ config.json records its own, and from which epoch):
   objective in one node (cpu_kernels.M2Objective) and p(x|y,z)'s label columns' gradient
   as sums by label, within a few ulp of chainer's functions too. A new run's where NumPy's
   float32 log1p and expm1 are scalar loops (m2.new_run_kernels).
-- fast-3 (CPU, a new run's where NumPy vectorises them): fast-2 with the softplus by
+- fast-3 (CPU, a new run's where NumPy 2 vectorises them): fast-2 with the softplus by
   NumPy's log1p (six passes a block where fast-2 makes fifteen), its gradient from its
   output, sigmoid = -expm1(-y) (no sigmoid kept: cpu_kernels.softplus_log1p,
   softplus_gradient), and p(x|y,z)'s first bias's gradient from the sums by label.

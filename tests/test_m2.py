@@ -455,6 +455,20 @@ def test_the_fast_kernels_on_a_gpu_are_one_line_before_anything_is_written(tmp_p
     assert not (tmp_path / 'run').exists()
 
 
+def test_a_fast_run_resumed_on_a_gpu_names_its_recorded_kernels(tmp_path, capsys, in_process):
+    """Without --kernels, the refusal names the run's own kernels as its config.json has them,
+    not a flag that was not given; nothing of the run changes."""
+    run = tmp_path / 'run'
+    m2.main(TINY + ['--epoch', '1', '--kernels', 'fast-1', '-o', str(run)])
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    with pytest.raises(SystemExit) as exit:
+        m2.main(['--resume-from', str(run), '--gpu', '0', '--epoch', '2'])
+    assert_m2_error(one_line(capsys, 1, exit), '%s learns with --kernels fast-1' % run,
+                    'NumPy', '--kernels chainer-1')
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
 def test_m1_plus_m2_learns_from_the_m1_codes(tmp_path, m1_run, capsys, in_process):
     out = tmp_path / 'm1m2'
     result = run_module('m2', *TINY + ['--epoch', 1, '--m1', m1_run, '-o', out,

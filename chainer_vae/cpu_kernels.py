@@ -53,6 +53,8 @@ import chainer
 from chainer import optimizers
 from chainer.functions.activation import softplus as chainer_softplus
 
+from chainer_vae import interrupt
+
 BLOCK = 1 << 16  # float32 elements per block: 256 KB an array (fastest here, 2 cores)
 
 
@@ -135,7 +137,10 @@ class Adam(optimizers.Adam):
             shares = [self.blocks[i::THREADS] for i in range(THREADS)]
         finally:
             self.blocks = None
-        others = [_pool(THREADS - 1).submit(adam_blocks, share) for share in shares[1:] if share]
+        with interrupt.deferred():  # a signal while the pool starts its thread would leave
+            # that thread unknown to the pool: the interpreter would wait on it at exit, forever
+            others = [_pool(THREADS - 1).submit(adam_blocks, share)
+                      for share in shares[1:] if share]
         adam_blocks(shares[0])  # this thread's share; NumPy lets go of the GIL inside each
         for done in others:
             done.result()

@@ -128,6 +128,41 @@ def test_adam_over_any_number_of_threads_is_chainers_bit_for_bit(monkeypatch, th
         np.testing.assert_array_equal(bits(ours[key]), bits(theirs[key]), err_msg=key)
 
 
+STOPPED_AT_RANDOM = """
+import os, random, signal
+from chainer_vae import cpu_kernels, interrupt
+import chainer, chainer.functions as F, numpy as np
+interrupt.install()
+signal.signal(signal.SIGALRM, lambda *_: os.kill(os.getpid(), signal.SIGINT))  # Ctrl-C
+cpu_kernels.THREADS = 2
+model = chainer.links.Linear(3, 2)
+optimizer = cpu_kernels.Adam()
+optimizer.setup(model)
+x = np.ones((4, 3), np.float32)
+rng, stops, pools = random.Random(0), 0, []
+while stops < 200:
+    signal.setitimer(signal.ITIMER_REAL, rng.uniform(1e-5, 2e-3))
+    try:
+        for _ in range(20):
+            pools.append(cpu_kernels._pool(1))  # kept: its thread ends at exit, as Adam's
+            cpu_kernels._pool.cache_clear()  # each update starts a pool's thread anew
+            optimizer.update(lambda: F.sum(model(x)))
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except interrupt.Interrupted:
+        stops += 1
+print(stops)
+"""
+
+
+def test_adam_stopped_by_signals_at_any_moment_lets_the_process_end():
+    """Ctrl-C, SIGTERM or SIGHUP (interrupt.Interrupted) while Adam's pool starts its
+    thread: had the thread started unknown to the pool, the interpreter would wait on it at
+    exit, forever (a train_vae.py run stopped in its first step once hung so in CI)."""
+    result = subprocess.run([sys.executable, '-c', STOPPED_AT_RANDOM], capture_output=True,
+                            text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0 and result.stdout.split() == ['200'], result.stderr
+
+
 def test_a_post_update_hook_sees_the_updated_weights():
     """A hook after the update reads each step's new weights, as with chainer's Adam."""
     def seen_by_a_hook(optimizer):

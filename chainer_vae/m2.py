@@ -209,8 +209,9 @@ def choose_kernels(args, given, before):
         args.kernels = before['flags']['kernels']
         args.kernels_from_epoch = before['flags']['kernels_from_epoch']
     if args.kernels != 'chainer-1' and args.gpu >= 0:
-        whose = ('--kernels %s' if 'kernels' in given or before is None else
-                 '%s learns with --kernels %%s' % args.out) % args.kernels
+        whose = '--kernels %s' % args.kernels  # the flag given, or the run's recorded one
+        if before is not None and 'kernels' not in given:
+            whose = '%s learns with %s' % (args.out, whose)
         raise checkpoint.CheckpointError(
             '%s: its kernels are NumPy\'s, for the CPU; on a GPU a run learns with --kernels '
             'chainer-1 (a resumed run switches to it from its next epoch)' % whose)

@@ -168,8 +168,8 @@ class M2(chainer.Chain):
     def loss(self, x_l, y_l, x_u, beta):
         """The step's objective: the mean over its images of the labelled images'
         -L(x,y) - beta log q(y|x) and the unlabelled ones' -U(x); its terms (their sums)
-        are kept in ``self.sums`` for the log. fast-2 and fast-3 take it from the rows in one node
-        (cpu_kernels.M2Objective), the others with chainer's functions."""
+        are kept in ``self.sums`` for the log. fast-2 and fast-3 take it from the rows in one
+        node (cpu_kernels.M2Objective), the others with chainer's functions."""
         if self.since('fast-2'):
             outputs = cpu_kernels.m2_objective(*self.rows(x_l, y_l, x_u), y_l, self.n_y, beta)
             self.total, self.sums = outputs[0], outputs[1:]

@@ -217,8 +217,9 @@ def test_gradient_check_on_a_tiny_m2_with_the_fast_kernels(gaussian_x, kernels):
 
 @pytest.mark.parametrize('gaussian_x', [False, True], ids=['M2', 'M1+M2'])
 def test_the_fast_kernels_give_chainers_loss_and_gradients(gaussian_x):
-    """fast-1, fast-2, fast-3 and chainer-1 on the same weights and noise: the loss, its terms and
-    every weight's gradient agree to float32's rounding (not bitwise: other operations)."""
+    """fast-1, fast-2, fast-3 and chainer-1 on the same weights and noise: the loss, its
+    terms and every weight's gradient agree to float32's rounding (not bitwise: other
+    operations)."""
     x_l, y_l, x_u = batch()
     results, drawn = [], []
     for kernels in run_config.KERNELS:

@@ -74,7 +74,6 @@ def test_a_fast_run_of_before_the_next_kernels_goes_on_bitwise(tmp_path, kernels
     assert log_rows(runs / 'm1m2') == expected['log_rows_but_wall_time']
 
 
-
 @pytest.mark.parametrize('kernels', ['fast-1', 'fast-2'])
 def test_fast_1_and_2_on_the_pixels_learn_the_bits_of_before_fast_3(tmp_path, kernels):
     """M2 on the pixels (-log p(x|y,z) Bernoulli: BernoulliNLLRows, which fast-3 changed;
@@ -86,6 +85,7 @@ def test_fast_1_and_2_on_the_pixels_learn_the_bits_of_before_fast_3(tmp_path, ke
     expected = json.loads(open(os.path.join(RUNS_FAST % 'fast_2', 'm2_epoch2.json')).read())
     assert digests(out / 'checkpoint.npz') == expected[kernels]['checkpoint_sha256']
     assert log_rows(out) == expected[kernels]['log_rows_but_wall_time']
+
 
 def test_a_moved_m1_is_the_same_m1_and_another_is_refused(runs_v1_0, tmp_path):
     run, gone = runs_v1_0 / 'm1m2', str(tmp_path / 'gone' / 'm1')
